@@ -1,0 +1,5 @@
+import sys
+
+from emocause.cli import main
+
+sys.exit(main())

@@ -1,0 +1,157 @@
+"""``classify`` and ``causes`` on a table: build requests, run them, parse answers.
+
+The functions take a DataFrame and a backend and return a new DataFrame with
+every input column and row order kept and the result columns appended; file
+I/O, manifests and the summary live in the CLI layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from emocause.answers import parse_label, parse_span
+from emocause.backends.base import Backend, Request, Response
+from emocause.cache import Cache
+from emocause.grounding import ground
+from emocause.pipeline import RunStats, run_requests, truncate
+from emocause.prompts import Template
+from emocause.tabular import as_text
+from emocause.taxonomy import NEUTRAL, UNPARSED, to_basic
+
+
+@dataclass
+class Prepared:
+    """Requests for a table (``None`` for skipped rows) and the text each was built from."""
+
+    requests: list[Request | None]
+    texts: list[str]
+
+
+def build_requests(texts: Sequence[str], template: Template, platform: str, max_chars: int,
+                   stats: RunStats, emotions: Sequence[str | None] | None = None) -> Prepared:
+    """One request per row; empty rows (or rows with no emotion, for causes) become ``None``."""
+    requests: list[Request | None] = []
+    used: list[str] = []
+    for i, raw in enumerate(texts):
+        text = raw.strip()
+        emotion = emotions[i] if emotions is not None else None
+        if not text or (emotions is not None and not emotion):
+            requests.append(None)
+            used.append(text)
+            stats.skipped += 1
+            continue
+        text, cut = truncate(text, max_chars)
+        stats.truncated += int(cut)
+        requests.append(Request(prompt=template.render(text, platform, emotion), text=text,
+                                task=template.task, labels=template.labels, emotion=emotion,
+                                max_tokens=template.max_tokens))
+        used.append(text)
+    return Prepared(requests, used)
+
+
+def _status(resp: Response | None, unparsed: bool = False) -> str:
+    if resp is None:
+        return "skipped"
+    if not resp.ok:
+        return f"failed: {resp.error}"
+    return "unparsed" if unparsed else "ok"
+
+
+def label_columns(responses: Sequence[Response | None], template: Template,
+                  stats: RunStats) -> dict[str, list[object]]:
+    """``emotion_raw``, ``emotion_label`` (as answered, matched), ``emotion``, ``emotion_status``."""
+    raw_col: list[object] = []
+    label_col: list[object] = []
+    basic_col: list[object] = []
+    status_col: list[object] = []
+    target = template.meta.get("emotion", "")
+    for resp in responses:
+        if resp is None or not resp.ok:
+            raw_col.append(None)
+            label_col.append(None)
+            basic_col.append(None)
+            status_col.append(_status(resp))
+            continue
+        label, basic = parse_label(resp.text, template.labels)
+        if template.task == "yesno":  # "Yes" means the prompt's target emotion
+            if label == "Yes":
+                label, basic = (target or "Yes"), (to_basic(target) or "Yes")
+            elif label == "No":
+                label, basic = NEUTRAL, NEUTRAL
+        unparsed = basic == UNPARSED
+        stats.unparsed += int(unparsed)
+        raw_col.append(resp.text)
+        label_col.append(label)
+        basic_col.append(basic)
+        status_col.append(_status(resp, unparsed))
+    return {"emotion_raw": raw_col, "emotion_label": label_col, "emotion": basic_col,
+            "emotion_status": status_col}
+
+
+def span_columns(responses: Sequence[Response | None], texts: Sequence[str],
+                 stats: RunStats) -> dict[str, list[object]]:
+    """``cause_raw``, ``cause``, offsets, whether and how it was grounded, ``cause_status``."""
+    cols: dict[str, list[object]] = {k: [] for k in (
+        "cause_raw", "cause", "cause_start", "cause_end", "cause_grounded", "cause_match",
+        "cause_status")}
+    for resp, text in zip(responses, texts):
+        if resp is None or not resp.ok:
+            for k, v in (("cause_raw", None), ("cause", None), ("cause_start", None),
+                         ("cause_end", None), ("cause_grounded", None), ("cause_match", None),
+                         ("cause_status", _status(resp))):
+                cols[k].append(v)
+            continue
+        span = parse_span(resp.text)
+        g = ground(span, text)
+        stats.unparsed += int(not span)
+        cols["cause_raw"].append(resp.text)
+        cols["cause"].append(span)
+        cols["cause_start"].append(g.start)
+        cols["cause_end"].append(g.end)
+        cols["cause_grounded"].append(g.grounded)
+        cols["cause_match"].append(g.kind)
+        cols["cause_status"].append(_status(resp, unparsed=not span))
+    return cols
+
+
+def attach(df: pd.DataFrame, columns: dict[str, list[object]]) -> pd.DataFrame:
+    """A copy of ``df`` with ``columns`` added (replacing same-named result columns of a rerun)."""
+    out = df.copy()
+    for name, values in columns.items():
+        out[name] = pd.Series(values, index=out.index, dtype="object")
+    for name in ("cause_start", "cause_end"):
+        if name in columns:
+            out[name] = pd.array(columns[name], dtype="Int64")
+    return out
+
+
+def classify_frame(df: pd.DataFrame, text_col: str, template: Template, backend: Backend,
+                   cache: Cache | None, platform: str, max_chars: int,
+                   stats: RunStats) -> pd.DataFrame:
+    texts = [as_text(v) for v in df[text_col].tolist()]
+    stats.rows += len(texts)
+    prep = build_requests(texts, template, platform, max_chars, stats)
+    responses = run_requests(backend, prep.requests, cache, stats, "classify")
+    return attach(df, label_columns(responses, template, stats))
+
+
+def row_emotions(df: pd.DataFrame, emotion: str | None, emotion_col: str | None) -> list[str | None]:
+    """The emotion each row's cause is asked for; no-emotion values give ``None`` (row skipped)."""
+    if emotion:
+        return [emotion] * len(df)
+    values = [as_text(v).strip() for v in df[emotion_col].tolist()]  # type: ignore[index]
+    return [v if v and v not in (NEUTRAL, UNPARSED, "Hallucination", "None", "No", "0") else None
+            for v in values]
+
+
+def causes_frame(df: pd.DataFrame, text_col: str, emotions: list[str | None], template: Template,
+                 backend: Backend, cache: Cache | None, platform: str, max_chars: int,
+                 stats: RunStats) -> pd.DataFrame:
+    texts = [as_text(v) for v in df[text_col].tolist()]
+    stats.rows += len(texts)
+    prep = build_requests(texts, template, platform, max_chars, stats, emotions)
+    responses = run_requests(backend, prep.requests, cache, stats, "causes")
+    return attach(df, span_columns(responses, prep.texts, stats))

@@ -1,0 +1,76 @@
+"""Options shared by every command that runs a model (one definition, many commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from emocause import config
+
+Backend = Annotated[Optional[str], typer.Option(
+    "--backend", "-b", help="openai | hf | embedding | trained. Default: $EMOCAUSE_BACKEND, the "
+    "config file, else embedding (offline).", show_default=False)]
+Model = Annotated[Optional[str], typer.Option(
+    "--model", "-m", help="Model name or path (openai: gpt-4; hf: declare-lab/flan-alpaca-xl; "
+    "embedding: all-MiniLM-L6-v2; trained: the directory written by `emocause train`).",
+    show_default=False)]
+BaseUrl = Annotated[Optional[str], typer.Option(
+    "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, Ollama, "
+    "llama.cpp). Default: $OPENAI_BASE_URL.", show_default=False)]
+Concurrency = Annotated[int, typer.Option("--concurrency", "-j", min=1, max=256,
+                                          help="openai: requests in flight.")]
+Temperature = Annotated[float, typer.Option("--temperature", min=0.0, max=2.0,
+                                            help="Sampling temperature (0 = deterministic).")]
+Device = Annotated[Optional[str], typer.Option(
+    "--device", help="hf/embedding: cuda, mps or cpu (default: the best available).",
+    show_default=False)]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="hf/embedding: prompts per batch.")]
+EmbeddingModel = Annotated[Optional[str], typer.Option(
+    "--embedding-model", help="Sentence-transformers model name or path (default: the bundled "
+    "all-MiniLM-L6-v2).", show_default=False)]
+CachePath = Annotated[Optional[Path], typer.Option(
+    "--cache", help="SQLite response cache (default: the user cache dir; $EMOCAUSE_CACHE).",
+    show_default=False)]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
+Platform = Annotated[str, typer.Option(
+    "--platform", help="Where the text comes from: github, stackoverflow, jira, mail.")]
+TextCol = Annotated[Optional[str], typer.Option(
+    "--text-col", help="Text column (default: the first of text, Text, body, modified_comment, "
+    "Comment, ...).", show_default=False)]
+IdCol = Annotated[Optional[str], typer.Option("--id-col", help="Id column (default: id, if present).",
+                                              show_default=False)]
+Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N rows.",
+                                              show_default=False)]
+MaxChars = Annotated[int, typer.Option(
+    "--max-chars", min=0, help="Cut longer comments to this many characters (0 = never); counted "
+    "in the summary.")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Count prompts, cache hits, tokens and cost; send nothing.")]
+
+
+def backend_options(backend: str | None, model: str | None, base_url: str | None, concurrency: int,
+                    temperature: float, device: str | None, batch_size: int,
+                    embedding_model: str | None) -> tuple[str, dict[str, Any]]:
+    """Resolve the backend name and its constructor options from flags, env and config."""
+    name = config.default_backend(backend)
+    opts: dict[str, Any] = {
+        "model": config.resolve("model", model) if (backend is None or model) else model,
+        "base_url": config.resolve("base_url", base_url),
+        "concurrency": concurrency,
+        "temperature": temperature,
+        "device": config.resolve("device", device),
+        "batch_size": batch_size,
+        "embedding_model": config.resolve("embedding_model", embedding_model),
+    }
+    return name, opts
+
+
+def open_cache(path: Path | None, no_cache: bool):  # -> Cache | None
+    """The response cache the options ask for, or ``None`` with ``--no-cache``."""
+    if no_cache:
+        return None
+    from emocause.cache import Cache, default_path
+
+    return Cache(path or config.resolve("cache") or default_path())

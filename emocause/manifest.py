@@ -1,0 +1,72 @@
+"""Manifests: a JSON file beside every result saying how it was made.
+
+``OUT.manifest.json`` records the emocause version, the command, the backend and
+model, the prompt name and template hash, parameters, the input file's hash,
+times and counts: enough to rerun and compare.  Secrets are never passed in,
+and :func:`write_manifest` refuses values that look like credentials as a last
+line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from emocause import __version__
+
+_SECRET_KEYS = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.I)
+
+
+def manifest_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".manifest.json")
+
+
+def file_sha256(path: str | Path) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("***" if _SECRET_KEYS.search(str(k)) and v else _scrub(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_manifest(out: str | Path, command: str, **fields: Any) -> Path:
+    """Write ``OUT.manifest.json`` (atomically) and return its path."""
+    data = {
+        "emocause_version": __version__,
+        "command": command,
+        "created": now(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(terse=True),
+        "output": str(out),
+        **_scrub(fields),
+    }
+    path = manifest_path(out) if not Path(out).is_dir() else Path(out) / "manifest.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,119 @@
+"""Running a list of requests through a backend, with the cache in front of it.
+
+:func:`run_requests` is the one place where prompts meet models: it looks every
+request up in the cache, sends the missing ones (identical prompts once),
+commits each answer as it arrives, shows a progress bar, and returns the
+answers in input order with the run's counters.  ``classify``, ``causes`` and
+``report`` all go through it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from emocause.backends.base import Backend, Request, Response
+from emocause.cache import Cache, make_key
+from emocause.progress import bar
+
+#: Characters of a comment kept in a prompt; longer text is cut (and counted).
+DEFAULT_MAX_CHARS = 4000
+
+
+@dataclass
+class RunStats:
+    rows: int = 0
+    skipped: int = 0
+    truncated: int = 0
+    cached: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unparsed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def truncate(text: str, max_chars: int) -> tuple[str, bool]:
+    """Cut ``text`` to ``max_chars`` characters at a word boundary when possible."""
+    if max_chars <= 0 or len(text) <= max_chars:
+        return text, False
+    cut = text[:max_chars]
+    space = cut.rfind(" ", max_chars - 200)
+    return (cut[:space] if space > 0 else cut), True
+
+
+def request_key(backend: Backend, req: Request) -> str:
+    """Cache key: backend, model, parameters, and the prompt (or the structured request)."""
+    params = {**backend.params(), **backend.cache_namespace(req)}
+    body = req.prompt if backend.uses_prompt else repr((req.task, req.text, req.labels, req.emotion))
+    return make_key(backend.name, backend.model, params, body)
+
+
+def run_requests(backend: Backend, requests: Sequence[Request | None], cache: Cache | None,
+                 stats: RunStats, description: str = "classify") -> list[Response | None]:
+    """Answers for ``requests`` in order (``None`` entries are skipped rows and stay ``None``)."""
+    t0 = time.perf_counter()
+    results: list[Response | None] = [None] * len(requests)
+    use_cache = cache is not None and backend.cacheable
+    keys: list[str | None] = [request_key(backend, r) if (r is not None and use_cache) else None
+                              for r in requests]
+    hits = cache.get_many(k for k in keys if k) if use_cache else {}
+
+    # Group rows by key so an identical prompt is sent once.
+    todo: list[Request] = []
+    todo_rows: list[list[int]] = []
+    todo_index: dict[str, int] = {}
+    for i, req in enumerate(requests):
+        if req is None:
+            continue
+        key = keys[i]
+        if key is not None and key in hits:
+            h = hits[key]
+            results[i] = Response(h.response, usage={})
+            stats.cached += 1
+            continue
+        if key is not None and key in todo_index:
+            todo_rows[todo_index[key]].append(i)
+            continue
+        if key is not None:
+            todo_index[key] = len(todo)
+        todo.append(req)
+        todo_rows.append([i])
+
+    retried_before = backend.stats.get("retried", 0)
+    with bar(f"{description} ({backend.name}:{backend.model})", len(todo)) as progress:
+        def on_result(j: int, resp: Response) -> None:
+            rows = todo_rows[j]
+            for i in rows:
+                results[i] = resp
+            stats.sent += 1
+            if resp.ok:
+                stats.prompt_tokens += resp.usage.get("prompt_tokens", 0)
+                stats.completion_tokens += resp.usage.get("completion_tokens", 0)
+                key = keys[rows[0]]
+                if key is not None and cache is not None:
+                    req = todo[j]
+                    cache.put(key, backend.name, backend.model,
+                              {**backend.params(), **backend.cache_namespace(req)},
+                              req.prompt if backend.uses_prompt else req.text,
+                              resp.text or "", resp.usage, resp.seconds)
+            else:
+                stats.failed += len(rows)
+                reason = (resp.error or "error").split(":")[0]
+                stats.errors[reason] = stats.errors.get(reason, 0) + len(rows)
+            progress.advance(1)
+
+        try:
+            if todo:
+                backend.generate(todo, on_result)
+        finally:
+            stats.retried += backend.stats.get("retried", 0) - retried_before
+            stats.seconds += time.perf_counter() - t0
+    return results

@@ -1,0 +1,82 @@
+"""Progress bars and end-of-run summaries, the same for every long command.
+
+Bars go to stderr (stdout stays clean for ``--format json``) and show count,
+rate and ETA.  They are hidden when stderr is not a terminal unless
+``EMOCAUSE_PROGRESS=1``, so logs and CI output stay readable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
+                           TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
+from rich.table import Table
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _enabled() -> bool:
+    flag = os.environ.get("EMOCAUSE_PROGRESS")
+    if flag is not None:
+        return flag not in ("0", "", "false", "no")
+    return sys.stderr.isatty()
+
+
+class _Bar:
+    def __init__(self, progress: Progress | None, task: Any) -> None:
+        self._p, self._t = progress, task
+
+    def advance(self, n: int = 1) -> None:
+        if self._p is not None:
+            self._p.advance(self._t, n)
+
+    def update(self, **kw: Any) -> None:
+        if self._p is not None:
+            self._p.update(self._t, **kw)
+
+
+class RateColumn(ProgressColumn):
+    """Items per second (rich's own speed column only shows for unsized tasks)."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f}/s" if speed else "-/s", style="cyan")
+
+
+@contextmanager
+def bar(description: str, total: int | None) -> Iterator[_Bar]:
+    """A progress bar with count, rate and ETA (no-op when disabled)."""
+    if not _enabled():
+        yield _Bar(None, None)
+        return
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TaskProgressColumn(), RateColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), console=stderr)
+    with progress:
+        yield _Bar(progress, progress.add_task(description, total=total))
+
+
+def summary(title: str, rows: Mapping[str, Any]) -> None:
+    """A one-screen table of what a run did."""
+    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in rows.items():
+        if isinstance(value, float):
+            value = f"{value:,.2f}"
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        table.add_row(key, str(value))
+    stderr.print(table)
+
+
+def info(message: str) -> None:
+    stderr.print(message)
