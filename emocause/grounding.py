@@ -56,6 +56,29 @@ def _squash(text: str) -> tuple[str, list[int]]:
     return "".join(out), pos
 
 
+def _refine(span: str, text: str, start: int, end: int) -> tuple[int, int]:
+    """Snap a fuzzy window to word boundaries, trying a word more or less on each side.
+
+    ``partial_ratio_alignment`` returns a window as long as the span, which is
+    too short when the model dropped letters; the best-scoring nearby word
+    window (by ``fuzz.ratio``, case-insensitive) fixes that.
+    """
+    bounds = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    if not bounds:
+        return start, end
+    first = next((i for i, (a, b) in enumerate(bounds) if b > start), 0)
+    last = next((i for i in range(len(bounds) - 1, -1, -1) if bounds[i][0] < end), len(bounds) - 1)
+    target = span.lower()
+    best = (-1.0, start, end)
+    for i in range(max(0, first - 1), min(len(bounds), first + 2)):
+        for j in range(max(i, last - 1), min(len(bounds), last + 3)):
+            a, b = bounds[i][0], bounds[j][1]
+            score = fuzz.ratio(target, text[a:b].lower())
+            if score > best[0]:
+                best = (score, a, b)
+    return best[1], best[2]
+
+
 def ground(span: str, text: str, threshold: float = FUZZY_THRESHOLD) -> Grounding:
     """Where ``span`` lies in ``text`` (character offsets, end exclusive)."""
     span = span.strip()
@@ -75,14 +98,5 @@ def ground(span: str, text: str, threshold: float = FUZZY_THRESHOLD) -> Groundin
     al = fuzz.partial_ratio_alignment(s_span, s_text, score_cutoff=threshold)
     if al is None or al.score < threshold or al.dest_end <= al.dest_start:
         return NOT_GROUNDED
-    start, end = pos[al.dest_start], pos[al.dest_end - 1] + 1
-    # Widen to whole words so the offsets never cut a word in half.
-    while start > 0 and re.match(r"\w", text[start - 1]) and re.match(r"\w", text[start]):
-        start -= 1
-    while end < len(text) and re.match(r"\w", text[end]) and re.match(r"\w", text[end - 1]):
-        end += 1
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
+    start, end = _refine(span, text, pos[al.dest_start], pos[al.dest_end - 1] + 1)
     return Grounding(start, end, "fuzzy", round(float(al.score), 2))

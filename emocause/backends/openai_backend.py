@@ -37,6 +37,15 @@ def _redact(message: str, secret: str | None) -> str:
     return message
 
 
+def _api_message(exc: Any) -> str:
+    """The server's own error message (the JSON body's ``message``), on one line."""
+    body = getattr(exc, "body", None)
+    msg = body.get("message") if isinstance(body, dict) else None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        msg = body["error"].get("message", msg)
+    return " ".join(str(msg or getattr(exc, "message", "") or type(exc).__name__).split())[:300]
+
+
 class OpenAIBackend(Backend):
     name = "openai"
 
@@ -113,7 +122,7 @@ class OpenAIBackend(Backend):
                 f"model {self.model!r} not found at {self.describe()['base_url_host']} "
                 f"(HTTP {exc.status_code}); check --model and --base-url") from None
         except openai.APIStatusError as exc:
-            return Response(None, error=_redact(f"HTTP {exc.status_code}: {exc.message}", self._key),
+            return Response(None, error=_redact(f"HTTP {exc.status_code}: {_api_message(exc)}", self._key),
                             seconds=time.perf_counter() - t0)
         except openai.APIConnectionError as exc:  # includes timeouts, after retries
             kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"

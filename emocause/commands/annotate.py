@@ -17,7 +17,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
          batch_size: int, embedding_model: str | None, platform: str, cache: Path | None,
          no_cache: bool, text_col: str | None, id_col: str | None, limit: int | None,
          max_chars: int, dry_run: bool, emotion: str | None = None,
-         emotion_col: str | None = None) -> None:
+         emotion_col: str | None = None, retries: int = 6) -> None:
     from emocause import annotate, backends, prompts, tabular
     from emocause.manifest import file_sha256, now, write_manifest
     from emocause.pipeline import RunStats
@@ -43,7 +43,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     if limit:
         df = df.head(limit)
     name, opts = o.backend_options(backend, model, base_url, concurrency, temperature, device,
-                                   batch_size, embedding_model)
+                                   batch_size, embedding_model, retries)
     stats = RunStats()
     emotions = annotate.row_emotions(df, emotion, emotion_col) if kind == "causes" else None
     if dry_run:
@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
             "--prompt", "-p", help="Prompt name (see `emocause prompts list`) or a template file.")]
             = "all-levels",
         backend: o.Backend = None, model: o.Model = None, base_url: o.BaseUrl = None,
-        concurrency: o.Concurrency = 8, temperature: o.Temperature = 0.0, device: o.Device = None,
+        concurrency: o.Concurrency = 8, retries: o.Retries = 6, temperature: o.Temperature = 0.0, device: o.Device = None,
         batch_size: o.BatchSize = 16, embedding_model: o.EmbeddingModel = None,
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
         """
         _run("classify", input, out, prompt, backend, model, base_url, concurrency, temperature,
              device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
-             limit, max_chars, dry_run)
+             limit, max_chars, dry_run, retries=retries)
 
     @app.command()
     def causes(
@@ -168,7 +168,7 @@ def register(app: typer.Typer) -> None:
             "Neutral/Unparsed/empty rows are skipped.", show_default=False)] = None,
         prompt: Annotated[str, typer.Option("--prompt", "-p", help="Span prompt name or file.")] = "cause",
         backend: o.Backend = None, model: o.Model = None, base_url: o.BaseUrl = None,
-        concurrency: o.Concurrency = 8, temperature: o.Temperature = 0.0, device: o.Device = None,
+        concurrency: o.Concurrency = 8, retries: o.Retries = 6, temperature: o.Temperature = 0.0, device: o.Device = None,
         batch_size: o.BatchSize = 16, embedding_model: o.EmbeddingModel = None,
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
@@ -182,4 +182,4 @@ def register(app: typer.Typer) -> None:
         """
         _run("causes", input, out, prompt, backend, model, base_url, concurrency, temperature,
              device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
-             limit, max_chars, dry_run, emotion=emotion, emotion_col=emotion_col)
+             limit, max_chars, dry_run, emotion=emotion, emotion_col=emotion_col, retries=retries)

@@ -21,6 +21,9 @@ BaseUrl = Annotated[Optional[str], typer.Option(
     "llama.cpp). Default: $OPENAI_BASE_URL.", show_default=False)]
 Concurrency = Annotated[int, typer.Option("--concurrency", "-j", min=1, max=256,
                                           help="openai: requests in flight.")]
+Retries = Annotated[int, typer.Option("--retries", min=0, max=20,
+                                      help="openai: retries per request on 429/5xx/timeouts "
+                                      "(exponential backoff with jitter, honouring Retry-After).")]
 Temperature = Annotated[float, typer.Option("--temperature", min=0.0, max=2.0,
                                             help="Sampling temperature (0 = deterministic).")]
 Device = Annotated[Optional[str], typer.Option(
@@ -52,13 +55,14 @@ DryRun = Annotated[bool, typer.Option(
 
 def backend_options(backend: str | None, model: str | None, base_url: str | None, concurrency: int,
                     temperature: float, device: str | None, batch_size: int,
-                    embedding_model: str | None) -> tuple[str, dict[str, Any]]:
+                    embedding_model: str | None, retries: int = 6) -> tuple[str, dict[str, Any]]:
     """Resolve the backend name and its constructor options from flags, env and config."""
     name = config.default_backend(backend)
     opts: dict[str, Any] = {
         "model": config.resolve("model", model) if (backend is None or model) else model,
         "base_url": config.resolve("base_url", base_url),
         "concurrency": concurrency,
+        "max_retries": retries,
         "temperature": temperature,
         "device": config.resolve("device", device),
         "batch_size": batch_size,
