@@ -54,6 +54,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms Nagle + delayed-ACK stall per response
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
