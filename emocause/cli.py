@@ -19,6 +19,8 @@ from emocause.errors import UsageError
 COMMAND_MODULES = (
     "emocause.commands.annotate",
     "emocause.commands.admin",
+    "emocause.commands.report_cmd",
+    "emocause.commands.train",
 )
 
 app = typer.Typer(
