@@ -222,14 +222,20 @@ def decision(model: LinearModel, texts: Sequence[str], encode: Encoder | None = 
 
 
 # -- files ------------------------------------------------------------------------------------
-def save(model: LinearModel, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write the model directory (JSON + .npy only); returns the path of ``model.json``."""
+def check_output_dir(directory: str | Path) -> Path:
+    """A directory a model may be written to: new, empty, or holding an earlier model (replaced)."""
     d = Path(directory)
     if d.exists() and not d.is_dir():
         raise UsageError(f"--model-out {d}: a file of that name exists; give a directory")
     if d.is_dir() and any(d.iterdir()) and not (d / "model.json").is_file():
         raise UsageError(f"--model-out {d}: the directory is not empty and holds no emocause model; "
                          f"give a new or empty directory")
+    return d
+
+
+def save(model: LinearModel, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write the model directory (JSON + .npy only); returns the path of ``model.json``."""
+    d = check_output_dir(directory)
     d.mkdir(parents=True, exist_ok=True)
     np.save(d / "coef.npy", model.coef, allow_pickle=False)
     np.save(d / "intercept.npy", model.intercept, allow_pickle=False)

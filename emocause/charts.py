@@ -69,7 +69,9 @@ def months_chart(emotion_counts: Mapping[str, int], totals: Mapping[str, int] | 
             ax2.spines["right"].set_visible(True)
             ax2.set_ylim(bottom=0)
         if not months:
-            ax.text(0.5, 0.5, "no dated comments", transform=ax.transAxes, ha="center", va="center")
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "the comments have no dates", transform=ax.transAxes, ha="center",
+                    va="center", color=INK)
         return _png(fig)
 
 
@@ -96,7 +98,9 @@ def sizes_chart(labels: Sequence[str], sizes: Sequence[int], unclustered: int) -
         ax.set_title(f"Causes per theme  ({unclustered:,} causes are in no theme)", loc="left")
         ax.margins(x=0.08)
         if not names:
-            ax.text(0.5, 0.5, "no themes", transform=ax.transAxes, ha="center", va="center")
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "no themes", transform=ax.transAxes, ha="center", va="center",
+                    color=INK)
         return _png(fig)
 
 

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "emocause.commands.admin",
     "emocause.commands.report_cmd",
     "emocause.commands.train",
+    "emocause.commands.evaluate",
+    "emocause.commands.datasets_cmd",
 )
 
 app = typer.Typer(

@@ -279,7 +279,7 @@ def hdbscan_cosine(X: np.ndarray, min_cluster_size: int = DEFAULT_MIN_CLUSTER_SI
     """scikit-learn HDBSCAN on normalised vectors; labels renumbered by size (``-1`` noise).
 
     Memory stays O(n) (tree-based core distances and a Prim's minimum spanning
-    tree), but time grows as n^2 in 384 dimensions: see docs/bench-cluster.md.
+    tree), but time grows as n^2 in 384 dimensions: see docs/benchmarks.md.
     """
     from sklearn.cluster import HDBSCAN
 

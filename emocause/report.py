@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,7 @@ def filter_rows(df: pd.DataFrame, cols: Columns, roles: tuple[str, ...] | None,
                 raise UsageError(f"{where}: --roles needs a role column (tried "
                                  f"{', '.join(ROLE_COLUMNS)}; pass --role-col); columns are: "
                                  f"{', '.join(map(str, df.columns))}")
-            counts["roles_note"] = "no role column: role filter not applied"
+            counts["roles_note"] = "no author roles in the input: role filter not applied"
         else:
             in_role = role_values.isin(roles)
             counts["other_roles"] = int((keep & ~in_role).sum())
@@ -301,7 +301,6 @@ class Report:
     role_order: list[str]
     roles_overall: dict[str, int]
     created: str = ""
-    charts: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def n_causes(self) -> int:
@@ -331,9 +330,13 @@ def _excerpt(comment: str, cause: str, width: int = 700) -> tuple[str, str, str]
 
 def build(frame: pd.DataFrame, X: np.ndarray, clustering: Any, min_cluster_size: int,
           title: str, emotion: str, counts: dict[str, Any], parameters: dict[str, Any],
-          totals: dict[str, int] | None = None, n_examples: int = 3,
-          top_keywords: int = 8) -> Report:
-    """Join causes, embeddings and cluster labels into a :class:`Report` (pure: no I/O)."""
+          totals: dict[str, int] | None = None, months: dict[str, int] | None = None,
+          n_examples: int = 3, top_keywords: int = 8) -> Report:
+    """Join causes, embeddings and cluster labels into a :class:`Report` (no I/O).
+
+    ``months`` (emotion comments per month) defaults to the causes' months;
+    scraped records pass every comment that showed the emotion, cause or not.
+    """
     from emocause.clustering import reported
     from emocause.manifest import now
     from emocause.themes import describe
@@ -383,7 +386,8 @@ def build(frame: pd.DataFrame, X: np.ndarray, clustering: Any, min_cluster_size:
         "cluster_seconds": round(float(clustering.seconds), 3),
     })
     return Report(title=title, emotion=emotion, causes=out, themes=views,
-                  months=month_counts(out["date"]), totals=totals, counts=counts,
+                  months=months if months is not None else month_counts(out["date"]),
+                  totals=totals, counts=counts,
                   parameters=parameters, role_order=role_order,
                   roles_overall={str(k): int(v) for k, v in role_overall.items()}, created=now())
 
@@ -599,7 +603,7 @@ footer { color: var(--muted); font-size: 12.5px; padding: 26px 0 40px; }
 </section>
 
 <h2>Over time</h2>
-<div class="panel"><img alt="{{ emotion }} comments per month" src="data:image/png;base64,{{ charts.months }}"></div>
+<div class="panel">{% if has_months %}<img alt="{{ emotion }} comments per month" src="data:image/png;base64,{{ charts.months }}">{% else %}<p class="note">The comments have no dates{% if not params.get("columns", {}).get("date") %} (no date column found; see --date-col){% endif %}.</p>{% endif %}</div>
 
 <h2>Themes</h2>
 {% if themes %}
@@ -700,6 +704,7 @@ def render_html(report: Report, charts: dict[str, bytes]) -> str:
         colours=role_colours(report.role_order), role_order=report.role_order,
         counts=report.counts, params=report.parameters, param_rows=_param_rows(report),
         from_causes=bool(report.parameters.get("from_causes")), version=__version__,
+        has_months=bool(report.months),
         created=report.created)
 
 

@@ -85,6 +85,9 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
             df.to_json(tmp, orient="records", force_ascii=False, date_format="iso", indent=1)
         else:
             df.to_parquet(tmp, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, p)
     finally:
         if os.path.exists(tmp):

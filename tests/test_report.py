@@ -382,6 +382,21 @@ def test_records_path_for_another_emotion(tmp_path: Path, cli) -> None:
     assert (out / "report.md").read_text().startswith("# What causes anger in acme/widgets")
 
 
+def test_no_theme_is_a_report_not_an_error(tmp_path: Path, cli) -> None:
+    causes = ["The docs are outdated.", "My laptop ran out of memory.", "Nobody answered for a month.",
+              "The API changed without notice.", "Builds take two hours.", "The release slipped.",
+              "Bazel cache is stale.", "Windows support is missing.", "GPU driver crashed."]
+    src = _write_causes(tmp_path / "c.csv", [{"Comment": c, "Emotion Causes": c, "UserType": ""}
+                                             for c in causes])
+    r = cli("report", src, "--from-causes", "--out", tmp_path / "out")
+    assert r.code == 0, r.err
+    s = _summary(tmp_path / "out")
+    assert s["clusters"] == [] and s["n_unclustered"] == s["n_causes"] == 9
+    assert s["parameters"]["roles"] is None  # no role values: the default role filter is not applied
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "No theme has 8 or more causes" in page and "The comments have no dates" in page
+
+
 def test_records_with_no_frustration_say_so(tmp_path: Path, cli) -> None:
     src = tmp_path / "records.jsonl"
     pd.DataFrame(_records()).to_json(src, orient="records", lines=True)

@@ -326,16 +326,17 @@ def render(report: dict[str, Any], kind: str, fmt: str) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*header, title=title, title_justify="left")
+    table = Table(*header)
     for i, col in enumerate(table.columns):
         col.justify = "left" if i == 0 else "right"
     for row in rows:
         table.add_row(*row)
     buf = io.StringIO()
-    console = Console(file=buf, width=max(100, len(title) + 4), highlight=False, color_system=None)
+    console = Console(file=buf, width=160, highlight=False, color_system=None)
+    console.print(title, markup=False, soft_wrap=True)
     console.print(table)
     for line in footer:
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
     return buf.getvalue().rstrip("\n")
 
 

@@ -111,7 +111,7 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
     """The whole command; every user-fixable problem raises UsageError before work starts."""
     import numpy as np
 
-    from emocause import clustering, report, tabular
+    from emocause import clustering, config, report, tabular
     from emocause.embeddings import DEFAULT_EMBEDDING_MODEL, embed, load_model
     from emocause.manifest import file_sha256, now, write_manifest
     from emocause.progress import info, summary
@@ -153,7 +153,7 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
 
     run_info: dict[str, Any] = {}
     totals = None
-    months_override = None
+    months = None
     if from_causes:
         if emotion_col:
             from emocause.taxonomy import to_basic
@@ -178,7 +178,7 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
         cause_values = source["cause"].tolist() if "cause" in source.columns else []
         if cols.date:
             totals = report.month_counts(report.parse_dates(filtered[cols.date]))
-            months_override = report.month_counts(report.parse_dates(source[cols.date]))
+            months = report.month_counts(report.parse_dates(source[cols.date]))
     frame = report.cause_frame(source, cols, cause_values, repo)
     empty = frame["cause"] == ""
     counts["empty_causes"] = int(empty.sum())
@@ -192,10 +192,11 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
         what += f"; {counts['empty_causes']} without a cause"
     report.check_enough(len(frame), min_samples, min_cluster_size, what)
 
-    # Embed each distinct cause once.
+    # Embed each distinct cause once (same model resolution as the embedding backend).
+    embedding_model = config.resolve("embedding_model", embedding_model)
     texts = frame["cause"].tolist()
     distinct = list(dict.fromkeys(texts))
-    st_model = load_model(embedding_model, device)
+    st_model = load_model(embedding_model, config.resolve("device", device))
     vectors = embed(distinct, st_model, batch_size=64, description="embed causes")
     index = {t: i for i, t in enumerate(distinct)}
     X = vectors[np.fromiter((index[t] for t in texts), dtype=np.intp, count=len(texts))]
@@ -205,7 +206,7 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
     emb_name = embedding_model or DEFAULT_EMBEDDING_MODEL
     parameters: dict[str, Any] = {
         "input": str(input), "from_causes": from_causes, "emotion": emotion,
-        "roles": list(role_set) if role_set else None,
+        "roles": list(role_set) if role_set and not counts.get("roles_note") else None,
         "since": None if t_since is None else t_since.isoformat(),
         "until": None if t_until is None else t_until.isoformat(),
         "algorithm": algorithm, **({"eps": eps} if algorithm == "dbscan" else {}),
@@ -221,9 +222,7 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
                            "max_chars": max_chars})
     doc_title = title or repo or _project(source, cols) or input.stem
     rep = report.build(frame, X, result, min_cluster_size, doc_title, emotion, counts, parameters,
-                       totals=totals)
-    if months_override is not None:
-        rep.months = months_override
+                       totals=totals, months=months)
     paths = report.write_outputs(rep, out)
 
     manifest = write_manifest(

@@ -25,8 +25,7 @@ def _train(labeled: Path, model_out: Path, kind: str, text_col: str | None, seed
 
     started, t0 = now(), time.perf_counter()
     baselines.check_kind(kind)
-    if model_out.exists() and not model_out.is_dir():
-        raise UsageError(f"--model-out {model_out}: a file of that name exists; give a directory")
+    baselines.check_output_dir(model_out)  # before any work
     df = tabular.read_table(labeled)
     where = str(labeled)
     tcol = tabular.pick_column(df, text_col, tabular.TEXT_COLUMNS, "text", where)
