@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("EMOCAUSE_SHARED", ROOT.parent / "shared"))
 PAPER = SHARED / "data" / "paper"
 PERCEVAL = SHARED / "data" / "perceval"
 
@@ -51,15 +51,21 @@ def cli(capsys):
     return run
 
 
+def _shared(path: Path) -> Path:
+    """A ../shared data folder; missing is a skip locally but a failure under CI (CI=true)."""
+    if not path.is_dir():
+        message = f"{path} is not present (set EMOCAUSE_SHARED to the shared/ folder)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 @pytest.fixture
 def paper_dir() -> Path:
-    if not PAPER.is_dir():
-        pytest.skip("../shared/data/paper is not present")
-    return PAPER
+    return _shared(PAPER)
 
 
 @pytest.fixture
 def perceval_dir() -> Path:
-    if not PERCEVAL.is_dir():
-        pytest.skip("../shared/data/perceval is not present")
-    return PERCEVAL
+    return _shared(PERCEVAL)
