@@ -119,13 +119,13 @@ def test_most_confident_firing_classifier_wins(tmp_path):
 def test_embedding_logreg_round_trip(tmp_path, paper_dir):
     from emocause.embeddings import load_model
 
-    st = load_model(None, "cpu")
+    st = load_model("all-MiniLM-L6-v2", "cpu")  # the same cached model the backend loads
 
     def encode(texts):
         return st.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True,
                          show_progress_bar=False)
 
-    train = pd.read_csv(paper_dir / "github-train.csv").sample(120, random_state=0)
+    train = pd.read_csv(paper_dir / "github-train.csv").sample(80, random_state=0)
     labels = baselines.parse_labels(train, "train")
     model = baselines.fit(train["Text"].tolist(), labels, "embedding-logreg", seed=0, encode=encode,
                           embedding_model="all-MiniLM-L6-v2")
@@ -143,7 +143,8 @@ def test_embedding_logreg_round_trip(tmp_path, paper_dir):
 def test_train_embedding_logreg_through_the_cli(tmp_path, paper_dir, cli):
     small = tmp_path / "small.csv"
     pd.read_csv(paper_dir / "github-train.csv").sample(100, random_state=1).to_csv(small, index=False)
-    r = cli("train", small, "--model-out", tmp_path / "m", "--kind", "embedding-logreg", "--cv", 2)
+    r = cli("train", small, "--model-out", tmp_path / "m", "--kind", "embedding-logreg", "--cv", 2,
+            "--device", "cpu")
     assert r.code == 0, r.err
     doc = json.loads((tmp_path / "m" / "model.json").read_text())
     assert doc["kind"] == "embedding-logreg" and doc["embedding_model"] == "all-MiniLM-L6-v2"
