@@ -37,7 +37,7 @@ def build_requests(texts: Sequence[str], template: Template, platform: str, max_
     used: list[str] = []
     for i, raw in enumerate(texts):
         text = raw.strip()
-        emotion = emotions[i] if emotions is not None else None
+        emotion = emotions[i] if emotions is not None else template.meta.get("emotion")
         if not text or (emotions is not None and not emotion):
             requests.append(None)
             used.append(text)

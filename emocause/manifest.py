@@ -21,7 +21,7 @@ from typing import Any
 
 from emocause import __version__
 
-_SECRET_KEYS = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.I)
+_SECRET_KEYS = re.compile(r"(api[_-]?key|token(?!s$)|secret|password|authorization)", re.I)
 
 
 def manifest_path(out: str | Path) -> Path:

@@ -10,8 +10,7 @@ import pytest
 
 from emocause import emotion_descriptions as ed
 from emocause.backends.base import Request
-from emocause.backends.embedding import (EmbeddingBackend, clean_text, span_candidates,
-                                         target_emotion)
+from emocause.backends.embedding import EmbeddingBackend, clean_text, span_candidates, target_emotion
 from emocause.taxonomy import BASIC, LABEL_SETS, NEUTRAL, to_basic
 
 ROOT = Path(__file__).resolve().parents[1]

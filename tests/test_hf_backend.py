@@ -181,7 +181,7 @@ def test_causal_answer_is_the_continuation_only(joy_gpt2_dir):
 
 def test_chat_template_wraps_the_prompt(llama_chat_dir, t5_dir):
     chat = HFBackend(model=str(llama_chat_dir), device="cpu")
-    chat.tokenizer  # load
+    assert chat.tokenizer is not None  # loads the model
     assert chat.chat_template and chat.describe()["chat_template"] is True
     assert chat.prompt_text("Is the build broken") == \
         "<s> user : Is the build broken </s><s> assistant :"
@@ -189,7 +189,7 @@ def test_chat_template_wraps_the_prompt(llama_chat_dir, t5_dir):
     assert chat.tokenizer.convert_ids_to_tokens(ids) == \
         ["<s>", "user", ":", "the", "build", "</s>", "<s>", "assistant", ":"]  # one <s>, not two
     seq2seq = HFBackend(model=str(t5_dir), device="cpu")
-    seq2seq.tokenizer
+    assert seq2seq.tokenizer is not None
     assert not seq2seq.chat_template and seq2seq.prompt_text("hello") == "hello"
 
 

@@ -8,8 +8,9 @@ same textual form an LLM would, so parsing downstream is the same:
   (:mod:`emocause.emotion_descriptions`; fine-grained names fall back to
   their basic emotion's).  The comment's score for a description is the
   best cosine similarity between one of its sentences (at most
-  ``MAX_SENTENCES``) and the description's centroid.  The answer is the label with the highest score, or ``Neutral`` when that
-  score is below ``NEUTRAL_THRESHOLD``.
+  ``MAX_SENTENCES``) and the description's centroid.  The answer is the
+  label with the highest score, or ``Neutral`` when that score is below
+  ``NEUTRAL_THRESHOLD``.
 * ``yesno`` task (``frustration-detect``): ``Yes`` when the asked emotion
   (``Request.emotion``, else the first emotion the prompt names outside the
   comment) wins against the six basic emotions and clears the threshold.
@@ -39,9 +40,14 @@ from typing import Any
 import numpy as np
 
 from emocause.backends.base import Backend, OnResult, Request, Response
-from emocause.emotion_descriptions import (NEUTRAL_THRESHOLD, candidates, description, fingerprint,
-                                           label_description)
 from emocause.embeddings import DEFAULT_EMBEDDING_MODEL
+from emocause.emotion_descriptions import (
+    NEUTRAL_THRESHOLD,
+    candidates,
+    description,
+    fingerprint,
+    label_description,
+)
 from emocause.errors import UsageError
 from emocause.taxonomy import BASIC, NEUTRAL, TO_BASIC, VARIANTS, normalize, to_basic
 
@@ -219,8 +225,8 @@ class EmbeddingBackend(StructuredBackend):
                              f"the embedding backend takes one sentence-transformers model")
         super().__init__(model or embedding_model or DEFAULT_EMBEDDING_MODEL)
         self.device = device
-        # Sentence models gain little from batches past 64 on a CPU and lose nothing below 32.
-        self.batch_size = max(32, int(batch_size))
+        # MiniLM needs little memory and runs slower in small batches on a CPU: 64 at least.
+        self.batch_size = max(64, int(batch_size))
         self._model: Any = None
         self._phrase_vectors: dict[str, np.ndarray] = {}
 
@@ -239,9 +245,11 @@ class EmbeddingBackend(StructuredBackend):
     def st_model(self) -> Any:
         """The sentence-transformers model, loaded on first use."""
         if self._model is None:
+            from emocause.backends.hf import check_device, quiet_transformers
             from emocause.embeddings import load_model
 
-            self._model = load_model(self.model, self.device)
+            quiet_transformers()
+            self._model = load_model(self.model, check_device(self.device))
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -91,6 +91,34 @@ def missing_model_message(name: str, reason: str | None = None) -> str:
     return f"cannot load hf model {name!r}: {why}; " + _LOCAL_HINT.format(name=name)
 
 
+def check_device(requested: str | None) -> str:
+    """The device to run on: ``requested`` if this machine has it, else the best available.
+
+    One line, not a traceback, when ``--device`` names hardware that is not there.
+    """
+    import torch
+
+    from emocause.embeddings import best_device
+
+    device = best_device(requested)
+    kind = device.split(":")[0]
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: CUDA is not available here; use --device cpu")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) is not None
+                              and torch.backends.mps.is_available()):
+        raise UsageError(f"--device {device}: Apple MPS is not available here; use --device cpu")
+    if kind not in ("cuda", "mps", "cpu", "xpu", "npu", "hpu"):
+        raise UsageError(f"--device {device}: unknown device; use cuda, mps or cpu")
+    return device
+
+
+def quiet_transformers() -> None:
+    """Hide transformers' own loading bars: emocause shows one progress bar per run."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def pick_dtype(device: str) -> Any:
     """bfloat16 on a CUDA GPU that supports it, float32 elsewhere (T5 overflows in float16)."""
     import torch
@@ -139,32 +167,21 @@ class HFBackend(Backend):
     def _load(self) -> None:
         if self._model is not None:
             return
-        import torch
-        from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM,
-                                  AutoTokenizer)
-        from transformers.utils import logging as hf_logging
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-        hf_logging.disable_progress_bar()  # emocause shows its own progress
-
-        from emocause.embeddings import best_device
-
+        quiet_transformers()
         name = self.model
         source = str(Path(name).expanduser()) if looks_like_path(name) else name
         if looks_like_path(name) and not Path(source).exists():
             raise FatalBackendError(missing_model_message(name))
-        device = best_device(self.requested_device)
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise UsageError(f"--device {device}: CUDA is not available here; use --device cpu")
-        if device == "mps" and not (getattr(torch.backends, "mps", None) is not None
-                                    and torch.backends.mps.is_available()):
-            raise UsageError("--device mps: Apple MPS is not available here; use --device cpu")
+        device = check_device(self.requested_device)
         config, tok, local_only = self._find(source, AutoConfig, AutoTokenizer)
         self.encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
         dtype = pick_dtype(device)
         cls = AutoModelForSeq2SeqLM if self.encoder_decoder else AutoModelForCausalLM
         try:
             model = cls.from_pretrained(source, dtype=dtype, local_files_only=local_only)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, ImportError) as exc:
             raise FatalBackendError(missing_model_message(
                 name, f"its weights could not be loaded ({type(exc).__name__})")) from None
         model.to(device).eval()
@@ -194,9 +211,11 @@ class HFBackend(Backend):
         try:  # a local directory, or a hub model already in the local cache: no network at all
             return (config_cls.from_pretrained(source, local_files_only=True),
                     tok_cls.from_pretrained(source, local_files_only=True), True)
-        except (OSError, ValueError):
+        except (OSError, ValueError, ImportError) as exc:
             if looks_like_path(name):
-                raise FatalBackendError(missing_model_message(name)) from None
+                detail = " ".join(str(exc).split())[:160]
+                raise FatalBackendError(f"{missing_model_message(name)} ({type(exc).__name__}: "
+                                        f"{detail})") from None
         if hf_offline():
             raise FatalBackendError(missing_model_message(
                 name, "it is not in the local Hugging Face cache and the hub is off "
@@ -207,7 +226,7 @@ class HFBackend(Backend):
                       "(no network)")) from None
         try:
             return config_cls.from_pretrained(source), tok_cls.from_pretrained(source), False
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, ImportError) as exc:
             raise FatalBackendError(missing_model_message(
                 name, f"the hub has no such model, or it refused the download "
                       f"({type(exc).__name__})")) from None
@@ -266,9 +285,8 @@ class HFBackend(Backend):
                     + self._generate_batch(ids[half:], max_new_tokens))
         if not self.encoder_decoder:
             out = out[:, enc["input_ids"].shape[1]:]  # the continuation only
-        stop = {self._tok.pad_token_id, self._gen_config.eos_token_id}
-        if isinstance(self._gen_config.eos_token_id, list):
-            stop = {self._tok.pad_token_id, *self._gen_config.eos_token_id}
+        eos = self._gen_config.eos_token_id
+        stop = {self._tok.pad_token_id, *(eos if isinstance(eos, (list, tuple)) else [eos])}
         start_id = getattr(self._model.config, "decoder_start_token_id", None)
         results: list[tuple[str, int, int]] = []
         for row, prompt_ids in zip(out.tolist(), ids):

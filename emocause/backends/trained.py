@@ -51,7 +51,8 @@ class TrainedBackend(StructuredBackend):
                              f"`emocause train LABELED --model-out {model}`")
         super().__init__(str(model))
         self.device = device
-        self.batch_size = max(32, int(batch_size))
+        # MiniLM needs little memory and runs slower in small batches on a CPU: 64 at least.
+        self.batch_size = max(64, int(batch_size))
         self.requested_embedding_model = embedding_model
         self._linear: Any = None
         self._st: Any = None
@@ -85,9 +86,11 @@ class TrainedBackend(StructuredBackend):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._st is None:
+            from emocause.backends.hf import check_device, quiet_transformers
             from emocause.embeddings import load_model
 
-            self._st = load_model(self.linear.embedding_model, self.device)
+            quiet_transformers()
+            self._st = load_model(self.linear.embedding_model, check_device(self.device))
         return np.asarray(self._st.encode(list(texts), batch_size=self.batch_size,
                                           normalize_embeddings=True, convert_to_numpy=True,
                                           show_progress_bar=False), dtype=np.float32)

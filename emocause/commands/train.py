@@ -41,7 +41,10 @@ def _train(labeled: Path, model_out: Path, kind: str, text_col: str | None, seed
     emb_name = None
     if kind == "embedding-logreg":
         emb_name = config.resolve("embedding_model", embedding_model) or DEFAULT_EMBEDDING_MODEL
-        st = load_model(emb_name, config.resolve("device", device))
+        from emocause.backends.hf import check_device, quiet_transformers
+
+        quiet_transformers()
+        st = load_model(emb_name, check_device(config.resolve("device", device)))
         features = baselines.embedding_features(
             texts, lambda ts: embed(ts, st, batch_size=batch_size, description="embed"))
     with bar(f"train {kind}", len(BASIC)) as progress:
