@@ -21,6 +21,7 @@ from emocause.errors import UsageError
 
 #: Modules with a ``register(app)`` function, in help order.
 COMMAND_MODULES = (
+    "emocause.commands.scrape",
     "emocause.commands.annotate",
     "emocause.commands.admin",
     "emocause.commands.report_cmd",

@@ -50,18 +50,46 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.1f}/s" if speed else "-/s", style="cyan")
 
 
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TaskProgressColumn(), RateColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), console=stderr)
+
+
 @contextmanager
 def bar(description: str, total: int | None) -> Iterator[_Bar]:
     """A progress bar with count, rate and ETA (no-op when disabled)."""
     if not _enabled():
         yield _Bar(None, None)
         return
-    progress = Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TaskProgressColumn(), RateColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(), console=stderr)
+    progress = _progress()
     with progress:
         yield _Bar(progress, progress.add_task(description, total=total))
+
+
+class Board:
+    """Several bars in one live display, added as a long run reaches each stage."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._p = progress
+        self.enabled = progress is not None
+
+    def add(self, description: str, total: int | None = None) -> _Bar:
+        if self._p is None:
+            return _Bar(None, None)
+        return _Bar(self._p, self._p.add_task(description, total=total))
+
+
+@contextmanager
+def board() -> Iterator[Board]:
+    """A :class:`Board` (its bars are no-ops when progress is disabled)."""
+    if not _enabled():
+        yield Board(None)
+        return
+    progress = _progress()
+    with progress:
+        yield Board(progress)
 
 
 def summary(title: str, rows: Mapping[str, Any]) -> None:
