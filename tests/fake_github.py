@@ -268,15 +268,18 @@ class FakeGitHub:
                     return
                 with server._lock:
                     items, field = server._collection(split.path)
-                    items = copy.deepcopy(items) if items is not None else None
+                    page = self._list(split.path, query, items, field) if items is not None else None
+                if page is not None:
+                    self._send(200, *page)
+                    return
                 if items is None:
                     self._send(404, {"message": "Not Found",
                                      "documentation_url": "https://docs.github.com/rest"})
                     return
-                self._list(split.path, query, items, field)
 
             def _list(self, path: str, query: dict[str, str], items: list[dict[str, Any]],
-                      field: str) -> None:
+                      field: str) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+                """One page of a list, and its Link header (called under the lock)."""
                 key = {"updated": "updated_at", "created": "created_at",
                        "submitted": "submitted_at"}[field]
                 if field == "updated":
@@ -284,12 +287,13 @@ class FakeGitHub:
                     since = query.get("since")
                     if since:
                         items = [i for i in items if i["updated_at"] >= since]
+                items = list(items)
                 reverse = query.get("direction", "desc" if field == "updated" else "asc") == "desc"
                 items.sort(key=lambda i: (i.get(key) or "", i["id"]), reverse=reverse)
                 per_page = max(1, min(100, int(query.get("per_page", 30))))
                 page = max(1, int(query.get("page", 1)))
                 last = max(1, -(-len(items) // per_page))
-                chunk = items[(page - 1) * per_page: page * per_page]
+                chunk = copy.deepcopy(items[(page - 1) * per_page: page * per_page])
                 links = []
                 for rel, p in (("prev", page - 1), ("next", page + 1), ("last", last), ("first", 1)):
                     if (rel == "prev" and page == 1) or (rel == "next" and page >= last) or \
@@ -297,7 +301,7 @@ class FakeGitHub:
                         continue
                     q = urlencode({**query, "page": str(p)})
                     links.append(f'<{server.api}{path}?{q}>; rel="{rel}"')
-                self._send(200, chunk, {"Link": ", ".join(links)} if links else None)
+                return chunk, ({"Link": ", ".join(links)} if links else None)
 
         return Handler
 
