@@ -116,16 +116,22 @@ class _GitHubDisplay:
 
     def __init__(self, board: Any) -> None:
         self.board, self.current, self.label, self._waiting = board, None, "", ""
+        self.count = 0
 
     def start(self, label: str) -> None:
-        self.label = label
+        self.label, self.count = label, 0
         self.current = self.board.add(label, None)
 
     def page(self, n_items: int, estimated_total: int | None) -> None:
+        self.count += n_items
         if self.current is not None:
             self.current.advance(n_items)
             if estimated_total:
-                self.current.update(total=estimated_total)
+                self.current.update(total=max(estimated_total, self.count))
+
+    def done(self) -> None:
+        if self.current is not None:
+            self.current.update(total=self.count)
 
     def on_wait(self, reason: str, left: float) -> None:
         from emocause.progress import info

@@ -319,6 +319,8 @@ class Progress:
 
     def page(self, n_items: int, estimated_total: int | None) -> None: ...
 
+    def done(self) -> None: ...
+
 
 class RepoScraper:
     """Scrape one repository into a :class:`RecordStore`, endpoint by endpoint."""
@@ -385,6 +387,7 @@ class RepoScraper:
                 estimate = done + (page.last_page - 1) * len(page.items)
             self.progress.page(len(page.items), estimate)
             if cur["complete"]:
+                self.progress.done()
                 return
 
     def _reviews(self) -> None:
@@ -417,3 +420,4 @@ class RepoScraper:
                 self._keep(recs), {f"reviews:{number}": {"pr_updated_at": pr["updated_at"]}}))
             self.stats.pull_requests_reviewed += 1
             self.progress.page(1, len(todo))
+        self.progress.done()
