@@ -370,3 +370,58 @@ def test_scraped_table_feeds_classify(cli, gh_dir, tmp_path):
     df = read(tmp_path / "e.csv")
     assert len(df) == len(read(out)) and (df["emotion_status"] == "ok").all()
     assert set(df["emotion"]) <= {"Anger", "Fear", "Joy", "Love", "Sadness", "Surprise", "Neutral"}
+
+
+def test_widening_the_window_fetches_what_was_left_out(cli, gh_dir, tmp_path):
+    out = tmp_path / "wide.csv"
+    with FakeGitHub().generate(gh_dir, issues=10, comments=300) as server:
+        # generated items start 2023-01-01 and are 7 minutes apart: 310 items span ~36 hours
+        assert scrape(cli, server, out, "--since", "2023-01-01T12:00:00Z", "--until",
+                      "2023-01-01T20:00:00Z").code == 0
+        narrow = read(out)
+        assert scrape(cli, server, out).code == 0
+        wide = read(out)
+        assert scrape(cli, server, out, "--until", "2023-01-01T20:00:00Z").code == 0
+        again = read(out)
+    assert 0 < len(narrow) < len(wide) == 310 and wide["id"].is_unique
+    assert all("2023-01-01T12:00:00Z" <= t <= "2023-01-01T20:00:00Z" for t in narrow["created_at"])
+    # the output is the asked window; the state keeps everything fetched
+    assert set(again["id"]) == set(wide[wide["created_at"] <= "2023-01-01T20:00:00Z"]["id"])
+
+
+def test_start_cursor_rules():
+    from emocause.sources.github import start_cursor
+    from emocause.sources.records import Window
+
+    w = Window("2023-01-01T00:00:00Z", None)
+    fresh = start_cursor(None, w)
+    assert fresh["query_since"] == "2023-01-01T00:00:00Z" and fresh["next"] is None
+    done = {"base": w.since, "until": None, "query_since": "2023-03-01T00:00:00Z", "next": None,
+            "hwm": "2023-05-01T10:00:00Z", "complete": True}
+    # a rerun restarts one second before the newest item stored
+    assert start_cursor(done, w)["query_since"] == "2023-05-01T09:59:59Z"
+    # an earlier --since than the cursor covers starts over
+    assert start_cursor(done, Window("2022-01-01T00:00:00Z", None)) == start_cursor(None, Window(
+        "2022-01-01T00:00:00Z", None))
+    # a later --until than the last run's rewinds to where that run stopped keeping items
+    capped = dict(done, until="2023-02-01T00:00:00Z")
+    assert start_cursor(capped, w)["query_since"] == "2023-01-31T23:59:59Z"
+    # an interrupted tie walk resumes through its saved next URL
+    tie = dict(done, complete=False, hwm="2023-03-01T00:00:00Z", next="http://x/next?page=3")
+    assert start_cursor(tie, w)["next"] == "http://x/next?page=3"
+
+
+def test_bots_and_ghosts_are_marked(gh_dir):
+    from emocause.sources.records import from_issue_comment, from_review_comment
+
+    item = json.loads((gh_dir / "github_issue_comments_1").read_text())[0]
+    bot = from_issue_comment({**item, "user": {"login": "dependabot[bot]", "type": "Bot"}}, REPO)
+    app = from_issue_comment({**item, "user": {"login": "tensorflow-copybara", "type": "Bot"}}, REPO)
+    ghost = from_issue_comment({**item, "user": None}, REPO)
+    person = from_issue_comment(item, REPO)
+    assert (bot["is_bot"], app["is_bot"], ghost["is_bot"], person["is_bot"]) == (True, True, False, False)
+    assert ghost["author"] == "" and person["author"] == "zhquan_example"
+    assert person["id"] == "github:issue_comment:1" and person["thread"] == "1"
+    rc = json.loads((gh_dir / "github_request_pull_request_1_comments").read_text())[1]
+    reply = from_review_comment({**rc, "in_reply_to_id": 1}, REPO)
+    assert reply["in_reply_to"] == "github:review_comment:1" and reply["is_pull_request"] is True
