@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from emocause.errors import UsageError
+from emocause.preprocess import preprocess
 
 #: Output columns, in order.  ``text`` is ``body`` after :mod:`emocause.preprocess`.
 COLUMNS = ("id", "source", "project", "kind", "thread", "is_pull_request", "author",
@@ -154,6 +155,7 @@ def _github(kind: str, item: Mapping[str, Any], project: str, thread: str, *,
         is_bot=is_bot_user(user), created_at=created, updated_at=updated or created,
         url=str(item.get("html_url") or ""), title=title, body=str(item.get("body") or ""),
         in_reply_to=in_reply_to)
+    rec["text"] = preprocess(rec["body"], "github")
     return rec
 
 
@@ -214,7 +216,8 @@ def mail_record(*, message_id: str, project: str, author: str, created_at: str, 
     rec.update(
         id=mail_id(message_id), source="mail", project=project, kind="mail", author=author,
         is_bot=is_bot, created_at=created_at, updated_at=created_at, url=url, title=subject,
-        body=body, message_id=message_id, in_reply_to=mail_id(in_reply_to) if in_reply_to else "")
+        body=body, text=preprocess(body, "mail"), message_id=message_id,
+        in_reply_to=mail_id(in_reply_to) if in_reply_to else "")
     rec["_references"] = [mail_id(r) for r in references]
     return rec
 
@@ -259,8 +262,8 @@ def thread_roots(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 def finalize(records: list[dict[str, Any]], window: Window | None = None) -> list[dict[str, Any]]:
     """Fill what needs all records (PR flags of issue comments, mail threads); apply the window.
 
-    Pure: returns new dicts with exactly :data:`COLUMNS` minus ``text`` (the
-    caller adds ``text`` with :mod:`emocause.preprocess`), sorted by time then id.
+    Pure: returns new dicts with exactly :data:`COLUMNS` (``text`` as stored, or
+    ``""``: :func:`to_frame` fills it), sorted by time then id.
     """
     prs = {(r["project"], r["thread"]) for r in records
            if r.get("kind") == "issue" and r.get("is_pull_request")}
@@ -270,7 +273,7 @@ def finalize(records: list[dict[str, Any]], window: Window | None = None) -> lis
     for r in records:
         if window is not None and not window.contains(r.get("created_at", "")):
             continue
-        rec = {c: r.get(c, "") for c in COLUMNS if c != "text"}
+        rec = {c: r.get(c, "") for c in COLUMNS}
         if rec["kind"] == "issue_comment" and (rec["project"], rec["thread"]) in prs:
             rec["is_pull_request"] = True
         if rec["kind"] == "mail":
@@ -286,11 +289,10 @@ def to_frame(records: list[dict[str, Any]], window: Window | None = None):  # ->
     """Finalized records with ``text`` as a DataFrame in :data:`COLUMNS` order."""
     import pandas as pd
 
-    from emocause.preprocess import preprocess
-
     rows = finalize(records, window)
     for r in rows:
-        r["text"] = preprocess(r["body"], "mail" if r["kind"] == "mail" else "github")
+        if not r["text"] and r["body"]:  # records from builders carry it; older states may not
+            r["text"] = preprocess(r["body"], "mail" if r["kind"] == "mail" else "github")
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in COLUMNS:
         if col not in ("is_pull_request", "is_bot"):
