@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import time
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -163,8 +164,9 @@ class StructuredBackend(Backend):
     cacheable = False
     uses_prompt = False
 
+    @abstractmethod
     def answer_labels(self, reqs: Sequence[Request]) -> list[str]:
-        raise NotImplementedError
+        """One label name per request (from the request's label list)."""
 
     def answer_yesno(self, reqs: Sequence[Request]) -> list[str]:
         """Yes when the asked emotion's own description, or its basic emotion's, wins and clears
@@ -191,8 +193,9 @@ class StructuredBackend(Backend):
                 answers[i] = "Yes" if hit else "No"
         return answers
 
+    @abstractmethod
     def answer_spans(self, reqs: Sequence[Request]) -> list[str]:
-        raise NotImplementedError
+        """One quoted cause span per request, taken from the request's text."""
 
     def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
         handlers = {"label": self.answer_labels, "yesno": self.answer_yesno,
