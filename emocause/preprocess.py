@@ -36,13 +36,13 @@ Everything here is a pure function of the text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 
 USER = "[USER]"
 URL = "[URL]"
 BLOCK_QUOTE = "[BLOCK QUOTE]."
 TRIPLE_QUOTE = "[TRIPLE QUOTE]."
+PLACEHOLDERS = (USER, URL, BLOCK_QUOTE, TRIPLE_QUOTE)
 KINDS = ("github", "mail")
 
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
@@ -72,16 +72,6 @@ _OUTLOOK_FROM = re.compile(r"^\s*\*?From:\*?\s+\S")
 _OUTLOOK_NEXT = re.compile(r"^\s*\*?(Sent|Date):\*?\s+\S")
 _ATTRIBUTION = re.compile(r"\b(wrote|writes|said|a écrit|schrieb|escribió|scrisse|napisał)\s*:\s*$",
                           re.I)
-
-
-@dataclass
-class Counts:
-    """How many of each replacement a batch of texts received."""
-
-    texts: int = 0
-    changed: int = 0
-    tokens: dict[str, int] = field(default_factory=lambda: {USER: 0, URL: 0, BLOCK_QUOTE: 0,
-                                                            TRIPLE_QUOTE: 0})
 
 
 def _normalize_newlines(text: str) -> str:
@@ -241,9 +231,10 @@ def preprocess(text: str | None, kind: str = "github") -> str:
     raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
 
 
-def count_tokens(texts: list[str], counts: Counts | None = None) -> Counts:
-    counts = counts or Counts()
+def placeholder_counts(texts: Iterable[str]) -> dict[str, int]:
+    """How many of each placeholder a batch of preprocessed texts holds (for summaries)."""
+    counts = dict.fromkeys(PLACEHOLDERS, 0)
     for t in texts:
-        for tok in counts.tokens:
-            counts.tokens[tok] += t.count(tok)
+        for tok in PLACEHOLDERS:
+            counts[tok] += t.count(tok)
     return counts

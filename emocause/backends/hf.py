@@ -184,7 +184,7 @@ class HFBackend(Backend):
         except (OSError, ValueError, ImportError) as exc:
             raise FatalBackendError(missing_model_message(
                 name, f"its weights could not be loaded ({type(exc).__name__})")) from None
-        model.to(device).train(False)  # inference mode (same as .eval())
+        model.to(device).train(False)  # inference mode: no dropout
         # Decoder-only models continue from the end of the prompt, so padding must go left.
         tok.padding_side = "right" if self.encoder_decoder else "left"
         if tok.pad_token is None:

@@ -247,14 +247,13 @@ def preprocess_cmd(
     is kept in COLUMN_raw.
     """
     from emocause.manifest import write_manifest
-    from emocause.preprocess import KINDS, BLOCK_QUOTE, TRIPLE_QUOTE, URL, USER, preprocess
+    from emocause.preprocess import KINDS, placeholder_counts, preprocess
     from emocause.progress import bar, summary
-    from emocause.tabular import TEXT_COLUMNS, as_text, pick_column, read_table, write_table
+    from emocause.tabular import (TEXT_COLUMNS, as_text, pick_column, read_table, table_format,
+                                  write_table)
 
     if platform not in (*KINDS, "auto"):
         raise UsageError(f"--platform {platform!r}: choose github, mail or auto")
-    from emocause.tabular import table_format
-
     table_format(out)
     df = read_table(input)
     if text_col is None and "body" in df.columns:
@@ -275,7 +274,7 @@ def preprocess_cmd(
         df[f"{col}_raw"] = raw
     df[into] = result
     write_table(df, out)
-    tokens = {tok: sum(t.count(tok) for t in result) for tok in (USER, URL, BLOCK_QUOTE, TRIPLE_QUOTE)}
+    tokens = placeholder_counts(result)
     changed = sum(a != b for a, b in zip(raw, result))
     write_manifest(out, "preprocess", input=str(input), text_col=col, into=into, platform=platform,
                    rows=len(df), changed=changed, placeholders=tokens)

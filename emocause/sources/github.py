@@ -44,7 +44,7 @@ import httpx
 from emocause.errors import UsageError
 from emocause.sources import records as R
 from emocause.sources.http import (RETRYABLE_STATUS, USER_AGENT, HttpStats, Waiter, WaitHook,
-                                   backoff)
+                                   backoff, retry_pause)
 from emocause.sources.store import RecordStore, UpsertCounts
 
 API_URL = "https://api.github.com"
@@ -191,15 +191,8 @@ class GitHubClient:
                     problem = f"HTTP {status}"
                 else:
                     raise UsageError(f"GitHub API: {status} {_message(resp)} for {where}")
-            self.stats.error(problem)
-            if attempt >= self.max_retries:
-                raise UsageError(f"GitHub API: {problem} for {where} after {attempt + 1} tries; "
-                                 f"everything fetched so far is saved, rerun the same command to "
-                                 f"resume")
-            self.stats.retries += 1
-            delay = backoff(attempt, self._rng, self.backoff_base)
-            self.stats.wait_seconds += self.waiter.wait(
-                delay, f"{problem}: retry {attempt + 1}/{self.max_retries}")
+            retry_pause(problem, attempt, self.max_retries, what="GitHub API", where=where,
+                        waiter=self.waiter, rng=self._rng, stats=self.stats, base=self.backoff_base)
             attempt += 1
 
     # -- rate limits -----------------------------------------------------------------------------

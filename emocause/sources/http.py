@@ -94,13 +94,26 @@ def get_with_retries(client: httpx.Client, url: str, *, params: dict | None = No
             if resp.status_code not in RETRYABLE_STATUS and resp.status_code != 429:
                 return resp
             problem = f"HTTP {resp.status_code}"
-        stats.error(problem)
-        if attempt >= max_retries:
-            raise UsageError(f"{what}: {problem} after {attempt + 1} tries; what was fetched is "
-                             f"saved, rerun the same command to resume")
-        delay = backoff(attempt, rng)
-        if resp is not None and resp.headers.get("Retry-After", "").strip().isdigit():
-            delay = float(resp.headers["Retry-After"].strip())
-        stats.retries += 1
-        stats.wait_seconds += waiter.wait(delay, f"{problem}: retry {attempt + 1}/{max_retries}")
+        retry_after = resp.headers.get("Retry-After") if resp is not None else None
+        retry_pause(problem, attempt, max_retries, what=what, waiter=waiter, rng=rng, stats=stats,
+                    retry_after=retry_after)
         attempt += 1
+
+
+def retry_pause(problem: str, attempt: int, max_retries: int, *, what: str, waiter: Waiter,
+                rng: random.Random, stats: HttpStats, base: float = 1.0,
+                retry_after: str | None = None, where: str = "") -> None:
+    """Count a failed try, then give up with one line or wait before retry ``attempt + 1``.
+
+    The one place that decides how long a retry waits (``Retry-After`` when the
+    server gives whole seconds, else :func:`backoff`), for every web source.
+    """
+    stats.error(problem)
+    if attempt >= max_retries:
+        at = f" for {where}" if where else ""
+        raise UsageError(f"{what}: {problem}{at} after {attempt + 1} tries; what was fetched is "
+                         f"saved, rerun the same command to resume")
+    ra = (retry_after or "").strip()
+    delay = float(ra) if ra.isdigit() else backoff(attempt, rng, base)
+    stats.retries += 1
+    stats.wait_seconds += waiter.wait(delay, f"{problem}: retry {attempt + 1}/{max_retries}")
