@@ -10,7 +10,7 @@ border and noise points).  Embedding is not measured: clustering is.
 
 Methods:
 
-* ``blocked``: :func:`emocause.clustering.dbscan_cosine` (what ``emocause
+* ``blocked``: :func:`emocause.report.clustering.dbscan_cosine` (what ``emocause
   report`` runs);
 * ``paper``: ``cosine_distances`` (n x n) + ``DBSCAN(metric="precomputed")``,
   run only where the n x n matrix fits ``--budget-gb``; for larger n the
@@ -90,7 +90,7 @@ def child(method: str, n: int, seed: int, dupes: float, limit_gb: float) -> dict
     t0 = time.perf_counter()
     if method == "blocked":
         os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
-        from emocause.clustering import dbscan_cosine
+        from emocause.report.clustering import dbscan_cosine
 
         labels, core = dbscan_cosine(X, EPS, MIN_SAMPLES)
     elif method == "paper":

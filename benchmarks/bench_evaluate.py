@@ -39,8 +39,14 @@ def main() -> None:
     args = ap.parse_args()
     from sklearn.metrics import precision_recall_fscore_support
 
-    from emocause import labels, metrics, span_metrics, taxonomy
-    from emocause.tabular import read_table
+    from emocause.evaluate import labels
+
+    from emocause.evaluate import metrics
+
+    from emocause.evaluate import spans as span_metrics
+
+    from emocause.emotions import taxonomy
+    from emocause.tables import read_table
 
     paper, B = Path(args.paper_dir), args.resamples
     gold = read_table(paper / "github-test.csv")

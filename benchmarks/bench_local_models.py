@@ -47,9 +47,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import precision_recall_fscore_support  # noqa: E402
 
-from emocause import baselines, prompts  # noqa: E402
+from emocause import prompts  # noqa: E402
+
+from emocause.backends import baselines
 from emocause.backends.base import Request  # noqa: E402
-from emocause.taxonomy import BASIC, NEUTRAL, to_basic  # noqa: E402
+from emocause.emotions.taxonomy import BASIC, NEUTRAL, to_basic  # noqa: E402
 
 #: The paper's LLM answers, mapped to basic emotions, in the granular-prompting file.
 PAPER_COLUMNS = {"flan-alpaca (paper)": "flan-alpaca-mapped", "GPT-4 (paper)": "GPT-4-mapped",
@@ -88,7 +90,7 @@ def answers_of(backend, reqs: list[Request]) -> tuple[list[str], float]:
 def quality_and_speed(embedding_model: str | None) -> None:
     from emocause.backends.embedding import EmbeddingBackend
     from emocause.backends.trained import TrainedBackend
-    from emocause.embeddings import load_model
+    from emocause.backends.encoders import load_model
 
     train = pd.read_csv(PAPER / "github-train.csv")
     test = pd.read_csv(PAPER / "github-test.csv")
@@ -163,7 +165,7 @@ def quality_and_speed(embedding_model: str | None) -> None:
 def sweep(embedding_model: str | None) -> None:
     """The threshold sweep on github-train.csv: how NEUTRAL_THRESHOLD was chosen."""
     from emocause.backends.embedding import EmbeddingBackend
-    from emocause.emotion_descriptions import NEUTRAL_THRESHOLD
+    from emocause.backends.descriptions import NEUTRAL_THRESHOLD
 
     train = pd.read_csv(PAPER / "github-train.csv")
     emb = EmbeddingBackend(model=embedding_model, device="cpu")

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
 
-from emocause.cli import main  # noqa: E402
+from emocause.cli.app import main  # noqa: E402
 
 _MID = re.compile(rb"^Message-ID:[^\n]*\n", re.I | re.M)
 

@@ -25,7 +25,7 @@ os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
 
 import pandas as pd  # noqa: E402
 
-from emocause.cli import main  # noqa: E402
+from emocause.cli.app import main  # noqa: E402
 from fake_openai import FakeOpenAI, keyword_responder  # noqa: E402
 
 

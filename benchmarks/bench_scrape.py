@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
 
-from emocause.cli import main  # noqa: E402
+from emocause.cli.app import main  # noqa: E402
 from fake_github import FakeGitHub  # noqa: E402
 
 REPO = "zhquan_example/repo"

@@ -1,5 +1,5 @@
 import sys
 
-from emocause.cli import main
+from emocause.cli.app import main
 
 sys.exit(main())

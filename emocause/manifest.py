@@ -9,9 +9,7 @@ line of defence.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import platform
 import re
 import sys
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from emocause import __version__
+from emocause.files import write_text
 
 _SECRET_KEYS = re.compile(r"(api[_-]?key|token(?!s$)|secret|password|authorization)", re.I)
 
@@ -27,17 +26,6 @@ _SECRET_KEYS = re.compile(r"(api[_-]?key|token(?!s$)|secret|password|authorizati
 def manifest_path(out: str | Path) -> Path:
     out = Path(out)
     return out.with_name(out.name + ".manifest.json")
-
-
-def file_sha256(path: str | Path) -> str | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    h = hashlib.sha256()
-    with p.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def now() -> str:
@@ -66,7 +54,5 @@ def write_manifest(out: str | Path, command: str, **fields: Any) -> Path:
         **_scrub(fields),
     }
     path = manifest_path(out) if not Path(out).is_dir() else Path(out) / "manifest.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
     return path

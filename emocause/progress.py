@@ -8,6 +8,7 @@ rate and ETA.  They are hidden when stderr is not a terminal unless
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +21,20 @@ from rich.text import Text
 from rich.table import Table
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# ANSI escape sequences (CSI, OSC, single-character), C0/C1 controls but newline and tab, and
+# the Unicode bidirectional overrides that reorder what a terminal shows.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: escape sequences and control characters removed.
+
+    Everything printed that may hold text from data or from a server (column names,
+    project names, error messages) goes through here.
+    """
+    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
 
 
 def _enabled() -> bool:
@@ -94,7 +109,7 @@ def board() -> Iterator[Board]:
 
 def summary(title: str, rows: Mapping[str, Any]) -> None:
     """A one-screen table of what a run did."""
-    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table = Table(title=Text(printable(title)), show_header=False, title_justify="left", box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for key, value in rows.items():
@@ -102,9 +117,10 @@ def summary(title: str, rows: Mapping[str, Any]) -> None:
             value = f"{value:,.2f}"
         elif isinstance(value, int):
             value = f"{value:,}"
-        table.add_row(key, str(value))
+        table.add_row(Text(printable(key)), Text(printable(value)))
     stderr.print(table)
 
 
 def info(message: str) -> None:
-    stderr.print(message)
+    """One line to stderr, printed literally (no rich markup) and stripped of control characters."""
+    stderr.print(printable(message), markup=False)

@@ -40,7 +40,7 @@ def _isolated_env(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def cli(capsys):
     """Run ``emocause ARGS...`` in-process through the real entry point; returns code/out/err."""
-    from emocause.cli import main
+    from emocause.cli.app import main
 
     def run(*args: object) -> CliResult:
         capsys.readouterr()

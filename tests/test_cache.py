@@ -1,7 +1,7 @@
 import sqlite3
 import threading
 
-from emocause.cache import Cache, make_key
+from emocause.annotate.cache import Cache, make_key
 
 
 def test_cache_roundtrip_wal_stats_and_clear(tmp_path):

@@ -249,7 +249,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, cli, monkeypatch, args, n
 
 def test_resume_after_kill_sends_no_committed_request_twice(tmp_path):
     """Kill a real run with SIGKILL mid-way; the rerun sends only what was not committed."""
-    from emocause.cache import Cache
+    from emocause.annotate.cache import Cache
 
     n = 60
     src = write_comments(tmp_path / "in.csv", n=n)

@@ -58,7 +58,7 @@ def test_prompts_and_cache_commands(tmp_path, cli):
 
 
 def test_every_command_has_help(cli):
-    from emocause.cli import app
+    from emocause.cli.app import app
     import typer.main
 
     group = typer.main.get_command(app)

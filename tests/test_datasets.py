@@ -12,7 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from emocause import datasets
+from emocause.evaluate import datasets
 
 
 class _Quiet(SimpleHTTPRequestHandler):

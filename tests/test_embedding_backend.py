@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from emocause import emotion_descriptions as ed
+from emocause.backends import descriptions as ed
 from emocause.backends.base import Request
 from emocause.backends.embedding import EmbeddingBackend, clean_text, span_candidates, target_emotion
-from emocause.taxonomy import BASIC, LABEL_SETS, NEUTRAL, to_basic
+from emocause.emotions.taxonomy import BASIC, LABEL_SETS, NEUTRAL, to_basic
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample_comments.csv"
@@ -72,7 +72,7 @@ def test_span_candidates_are_clean_slices_without_quotes_or_code():
 
 
 def test_target_emotion_prefers_the_request_then_the_prompt_outside_the_comment():
-    from emocause import prompts
+    from emocause.annotate import prompts
 
     t = prompts.load("frustration-detect")
     comment = "What a joy, I love this release."

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from emocause.taxonomy import BASIC
+from emocause.emotions.taxonomy import BASIC
 
 SIX = ["Anger", "Love", "Fear", "Joy", "Sadness", "Surprise"]   # the GitHub file's column order
 

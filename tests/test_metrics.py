@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from emocause import metrics
+from emocause.evaluate import metrics
 
 LABELS = ("A", "B", "C")
 

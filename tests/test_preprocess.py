@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from emocause.preprocess import preprocess
+from emocause.sources.preprocess import preprocess
 
 
 @pytest.mark.parametrize("raw, expected", [

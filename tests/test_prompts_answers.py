@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from emocause import prompts
-from emocause.answers import parse_label, parse_span
+from emocause.annotate import prompts
+from emocause.emotions.answers import parse_label, parse_span
 from emocause.errors import UsageError
-from emocause.grounding import ground
-from emocause.taxonomy import LABEL_SETS
+from emocause.emotions.grounding import ground
+from emocause.emotions.taxonomy import LABEL_SETS
 
 FAMILIES = {"basic": 6, "goemotions": 27, "secondary": 29, "all-levels": 135}
 

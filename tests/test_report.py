@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emocause import clustering, themes
-from emocause.cli import main
-from emocause.report import github_link, parse_when, safe_url, strip_quotes
+from emocause.report import clustering
+
+from emocause.report import themes
+from emocause.cli.app import main
+from emocause.report.render import github_link, parse_when, safe_url, strip_quotes
 from fake_openai import FakeOpenAI, utterance
 
 OUTPUTS = ("report.html", "report.md", "clusters.csv", "summary.json", "manifest.json",

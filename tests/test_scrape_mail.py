@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from emocause.preprocess import preprocess
+from emocause.sources.preprocess import preprocess
 from emocause.sources import mail as M
 from emocause.sources.records import parse_window, thread_roots
 

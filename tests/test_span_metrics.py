@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU
 
-from emocause import span_metrics as sm
-from emocause.tabular import read_table
+from emocause.evaluate import spans as sm
+from emocause.tables import read_table
 
 
 def test_paper_clean():

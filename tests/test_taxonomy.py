@@ -1,4 +1,4 @@
-from emocause import taxonomy as t
+from emocause.emotions import taxonomy as t
 
 
 def test_shaver_tree_sizes_and_every_name_maps_to_a_basic_emotion():

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from emocause import baselines
+from emocause.backends import baselines
 from emocause.backends.base import Request
 from emocause.backends.trained import TrainedBackend
 from emocause.errors import UsageError
-from emocause.taxonomy import BASIC, LABEL_SETS, NEUTRAL
+from emocause.emotions.taxonomy import BASIC, LABEL_SETS, NEUTRAL
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def svm_dir(tmp_path_factory):
     """tfidf-svm trained through the real CLI on github-train.csv (about two seconds)."""
     from conftest import PAPER, _shared  # skip locally, fail under CI, when the data is absent
 
-    from emocause.cli import main
+    from emocause.cli.app import main
 
     paper = _shared(PAPER)
     out = tmp_path_factory.mktemp("models") / "svm"
@@ -116,7 +116,7 @@ def test_most_confident_firing_classifier_wins(tmp_path):
 
 
 def test_embedding_logreg_round_trip(tmp_path, paper_dir):
-    from emocause.embeddings import load_model
+    from emocause.backends.encoders import load_model
 
     st = load_model("all-MiniLM-L6-v2", "cpu")  # the same cached model the backend loads
 

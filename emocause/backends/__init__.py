@@ -14,7 +14,7 @@ from emocause.errors import UsageError
 
 #: name -> "module:Class"
 BACKENDS: dict[str, str] = {
-    "openai": "emocause.backends.openai_backend:OpenAIBackend",
+    "openai": "emocause.backends.openai:OpenAIBackend",
     "hf": "emocause.backends.hf:HFBackend",
     "embedding": "emocause.backends.embedding:EmbeddingBackend",
     "trained": "emocause.backends.trained:TrainedBackend",

@@ -5,7 +5,7 @@ structured fields of a :class:`Request` (not the prompt) and answers in the
 same textual form an LLM would, so parsing downstream is the same:
 
 * ``label`` task: each label of the prompt's list gets a description
-  (:mod:`emocause.emotion_descriptions`; fine-grained names fall back to
+  (:mod:`emocause.backends.descriptions`; fine-grained names fall back to
   their basic emotion's).  The comment's score for a description is the
   best cosine similarity between one of its sentences (at most
   ``MAX_SENTENCES``) and the description's centroid.  The answer is the
@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 
 from emocause.backends.base import Backend, OnResult, Request, Response
-from emocause.embeddings import DEFAULT_EMBEDDING_MODEL
-from emocause.emotion_descriptions import (
+from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL
+from emocause.backends.descriptions import (
     NEUTRAL_THRESHOLD,
     candidates,
     description,
@@ -50,7 +50,7 @@ from emocause.emotion_descriptions import (
     label_description,
 )
 from emocause.errors import UsageError
-from emocause.taxonomy import BASIC, NEUTRAL, TO_BASIC, VARIANTS, normalize, to_basic
+from emocause.emotions.taxonomy import BASIC, NEUTRAL, TO_BASIC, VARIANTS, normalize, to_basic
 
 #: Sentences of a comment scored for its emotion (long comments: the first ones).
 MAX_SENTENCES = 12
@@ -249,7 +249,7 @@ class EmbeddingBackend(StructuredBackend):
         """The sentence-transformers model, loaded on first use."""
         if self._model is None:
             from emocause.backends.hf import check_device, quiet_transformers
-            from emocause.embeddings import load_model
+            from emocause.backends.encoders import load_model
 
             quiet_transformers()
             self._model = load_model(self.model, check_device(self.device))

@@ -98,7 +98,7 @@ def check_device(requested: str | None) -> str:
     """
     import torch
 
-    from emocause.embeddings import best_device
+    from emocause.backends.encoders import best_device
 
     device = best_device(requested)
     kind = device.split(":")[0]

@@ -1,6 +1,6 @@
 """Backend ``trained``: the supervised baselines written by ``emocause train``.
 
-``--model DIR`` names the model directory (see :mod:`emocause.baselines`).  The
+``--model DIR`` names the model directory (see :mod:`emocause.backends.baselines`).  The
 model holds one binary classifier per basic emotion; this backend turns their
 scores into the answers an LLM would give, so the rest of the pipeline is
 unchanged:
@@ -32,7 +32,7 @@ import numpy as np
 from emocause.backends.base import Request
 from emocause.backends.embedding import StructuredBackend, span_candidates, target_emotion
 from emocause.errors import UsageError
-from emocause.taxonomy import NEUTRAL, to_basic
+from emocause.emotions.taxonomy import NEUTRAL, to_basic
 
 
 class TrainedBackend(StructuredBackend):
@@ -59,9 +59,9 @@ class TrainedBackend(StructuredBackend):
 
     @property
     def linear(self) -> Any:
-        """The :class:`emocause.baselines.LinearModel`, loaded on first use."""
+        """The :class:`emocause.backends.baselines.LinearModel`, loaded on first use."""
         if self._linear is None:
-            from emocause import baselines
+            from emocause.backends import baselines
 
             self._linear = baselines.load(self.model)
             wanted = self.requested_embedding_model
@@ -87,7 +87,7 @@ class TrainedBackend(StructuredBackend):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._st is None:
             from emocause.backends.hf import check_device, quiet_transformers
-            from emocause.embeddings import load_model
+            from emocause.backends.encoders import load_model
 
             quiet_transformers()
             self._st = load_model(self.linear.embedding_model, check_device(self.device))
@@ -97,7 +97,7 @@ class TrainedBackend(StructuredBackend):
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """(n x k) classifier scores, columns in ``linear.emotions`` order."""
-        from emocause import baselines
+        from emocause.backends import baselines
 
         if not texts:
             return np.zeros((0, len(self.linear.emotions)))

@@ -22,13 +22,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from emocause import dates
+from emocause.dates import iso_utc
 from emocause.errors import UsageError
-from emocause.preprocess import preprocess
+from emocause.sources.preprocess import preprocess
 
-#: Output columns, in order.  ``text`` is ``body`` after :mod:`emocause.preprocess`.
+#: Output columns, in order.  ``text`` is ``body`` after :mod:`emocause.sources.preprocess`.
 COLUMNS = ("id", "source", "project", "kind", "thread", "is_pull_request", "author",
            "author_association", "is_bot", "created_at", "updated_at", "url", "title", "body",
            "text", "message_id", "in_reply_to")
@@ -41,13 +43,6 @@ _NUMBER_AT_END = re.compile(r"/(\d+)/?$")
 
 
 # ----------------------------------------------------------------------------- time
-
-def iso_utc(value: datetime) -> str:
-    """``datetime`` -> ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (naive datetimes are taken as UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime(_ISO)
-
 
 def parse_iso(value: str) -> datetime:
     """GitHub's ``2016-02-01T07:10:24Z`` (or any ISO 8601 form) -> aware UTC datetime."""
@@ -97,30 +92,29 @@ class Window:
 
 
 def parse_window(since: str | None, until: str | None) -> Window:
-    """Parse ``--since``/``--until`` (``YYYY-MM-DD`` or ISO date-time); one clear line if bad."""
-    lo = _parse_bound(since, "--since", end=False) if since else None
-    hi = _parse_bound(until, "--until", end=True) if until else None
-    if lo and hi and lo >= hi:
-        raise UsageError(f"--since {since} is not before --until {until}")
-    return Window(lo, hi)
-
-
-def _parse_bound(text: str, flag: str, end: bool) -> str:
-    text = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            d = date.fromisoformat(text)
-            if end:
-                d += timedelta(days=1)
-            return iso_utc(datetime(d.year, d.month, d.day, tzinfo=timezone.utc))
-        dt = parse_iso(text)
-    except ValueError:
-        raise UsageError(f"{flag} {text!r}: expected a date like 2023-01-31 or a date-time like "
-                         f"2023-01-31T12:00:00Z") from None
-    return iso_utc(dt + timedelta(seconds=1)) if end else iso_utc(dt)
+    """Parse ``--since``/``--until`` with :func:`emocause.dates.parse_window`; one clear line if bad."""
+    lo, hi = dates.parse_window(since, until)
+    return Window(iso_utc(lo) if lo else None, iso_utc(hi) if hi else None)
 
 
 # ----------------------------------------------------------------------------- GitHub
+
+# GitHub's rules: an owner is 1-39 letters, digits and hyphens, not starting with a hyphen
+# (GitHub Enterprise also allows '_'); a repository name is 1-100 of letters, digits, '.', '-',
+# '_', and never '.' or '..' (either would change the API path).
+_OWNER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,38}")
+_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def parse_repo(spec: str, option: str = "repository") -> str:
+    """``OWNER/REPO`` checked against GitHub's naming rules (one line if not), returned as given."""
+    text = str(spec).strip()
+    owner, sep, name = text.partition("/")
+    if (not sep or not _OWNER.fullmatch(owner) or not _REPO_NAME.fullmatch(name)
+            or name in (".", "..")):
+        raise UsageError(f"{option} {text!r}: expected OWNER/REPO as on GitHub, e.g. tensorflow/tensorflow")
+    return text
+
 
 def is_bot_user(user: Mapping[str, Any] | None) -> bool:
     """GitHub Apps have ``type == "Bot"``; their logins end in ``[bot]``."""

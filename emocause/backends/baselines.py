@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from emocause.errors import UsageError
-from emocause.taxonomy import BASIC
+from emocause.emotions.taxonomy import BASIC
 
 KINDS = ("tfidf-svm", "embedding-logreg")
 FORMAT = "emocause-linear-model"
@@ -73,7 +73,7 @@ class LinearModel:
 # -- labelled data ----------------------------------------------------------------------------
 def parse_labels(df: Any, where: str, emotions: Sequence[str] = BASIC) -> np.ndarray:
     """The 0/1 emotion columns as an int matrix (n x k); one clear error for anything else."""
-    from emocause.tabular import require_columns
+    from emocause.tables import require_columns
 
     require_columns(df, emotions, where)
     out = np.zeros((len(df), len(emotions)), dtype=np.int8)

@@ -2,7 +2,7 @@
 
 The parsing, deduplication and month bookkeeping live in
 :mod:`emocause.sources.mail`; these commands only check the arguments, open
-the resumable state through :class:`~emocause.commands.scrape.ScrapeSession`
+the resumable state through :class:`~emocause.cli.scrape.ScrapeSession`
 and print the summary (see ``docs/mail.md``).
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from emocause.commands.scrape import Out, Retries, ScrapeSession, Since, Timeout, Until
+from emocause.cli.scrape import Out, Retries, ScrapeSession, Since, Timeout, Until
 
 Project = Annotated[Optional[str], typer.Option(
     "--project", help="Value of the project column (default: the list name, or the first "

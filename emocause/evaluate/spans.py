@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from emocause import metrics
+from emocause.evaluate import metrics
 
 #: BLEU-n weights of the paper's notebook (BLEU-3 really uses 0.33, not 1/3).
 PAPER_WEIGHTS: dict[int, tuple[float, ...]] = {
@@ -182,7 +182,7 @@ def word_count(text: str, mode: str) -> int:
 
 def grounding_kinds(spans: Sequence[str], texts: Sequence[str]) -> list[str]:
     """How each span is grounded in its text: exact, normalized, fuzzy, none, or empty (no span)."""
-    from emocause.grounding import ground
+    from emocause.emotions.grounding import ground
 
     return ["empty" if not s.strip() else ground(s, t).kind for s, t in zip(spans, texts)]
 

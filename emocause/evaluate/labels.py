@@ -9,7 +9,7 @@ Three label formats are understood, on either side:
 * **one label column**: ``Joy``, ``Annoyance``, ``gratitude``, ``Neutral``...;
 * **comma-separated labels** in that column: ``Surprise, Love`` (also ``;`` or ``|``).
 
-Label names are mapped to the six basic emotions through :mod:`emocause.taxonomy`
+Label names are mapped to the six basic emotions through :mod:`emocause.emotions.taxonomy`
 (any Shaver level, GoEmotions category, or adjective form: "Annoyance" and
 "annoyed" count as Anger).  ``Neutral``, ``Unparsed``, ``Hallucination``,
 ``None`` and empty cells mean "no emotion".  A name the taxonomy does not know
@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from emocause import taxonomy
+from emocause.emotions import taxonomy
 from emocause.errors import UsageError
-from emocause.tabular import ID_COLUMNS, as_text, require_columns
+from emocause.tables import ID_COLUMNS, as_text, require_columns
 
 #: Column names tried for a label column, in order.
 LABEL_COLUMNS = ("emotion", "emotions", "Emotion", "Emotions", "label", "labels", "Label", "Labels",

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from emocause.commands import options as o
+from emocause.cli import options as o
 
 prompts_app = typer.Typer(help="List and show the prompt templates.", no_args_is_help=True)
 cache_app = typer.Typer(help="Inspect or clear the response cache.", no_args_is_help=True)
@@ -20,7 +20,7 @@ def prompts_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from emocause.prompts import list_templates
+    from emocause.annotate.prompts import list_templates
 
     table = Table("name", "task", "labels", "description")
     for t in list_templates():
@@ -36,7 +36,7 @@ def prompts_show(
     platform: o.Platform = "github",
 ) -> None:
     """Print a template (its file text), or the prompt it renders for --text."""
-    from emocause.prompts import load
+    from emocause.annotate.prompts import load
 
     t = load(name)
     if text is None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from emocause.backends.base import Backend, Request, Response
-from emocause.cache import Cache, make_key
+from emocause.annotate.cache import Cache, make_key
 from emocause.progress import bar
 
 #: Characters of a comment kept in a prompt; longer text is cut (and counted).

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from emocause.commands import options as o
+from emocause.cli import options as o
 from emocause.errors import UsageError
 
 
@@ -18,9 +17,13 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
          no_cache: bool, text_col: str | None, id_col: str | None, limit: int | None,
          max_chars: int, dry_run: bool, emotion: str | None = None,
          emotion_col: str | None = None, retries: int = 6) -> None:
-    from emocause import annotate, backends, prompts, tabular
-    from emocause.manifest import file_sha256, now, write_manifest
-    from emocause.pipeline import RunStats
+    from emocause import backends
+    from emocause.annotate import frames as annotate
+    from emocause.annotate import prompts
+    from emocause import tables as tabular
+    from emocause.files import file_sha256
+    from emocause.manifest import now, write_manifest
+    from emocause.annotate.runner import RunStats
     from emocause.progress import info, summary
 
     started = now()
@@ -96,11 +99,12 @@ def _dry_run(df, tcol, template, name, opts, platform, max_chars, emotions, cach
 
     Backends load their models lazily, so creating one here is cheap.
     """
-    from emocause import annotate, backends
-    from emocause.estimate import cost, count_tokens
-    from emocause.pipeline import RunStats, request_key
+    from emocause import backends
+    from emocause.annotate import frames as annotate
+    from emocause.annotate.estimate import cost, count_tokens
+    from emocause.annotate.runner import RunStats, request_key
     from emocause.progress import summary
-    from emocause.tabular import as_text
+    from emocause.tables import as_text
 
     stats = RunStats()
     texts = [as_text(v) for v in df[tcol].tolist()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from emocause.taxonomy import NEUTRAL, UNPARSED, match_label, to_basic
+from emocause.emotions.taxonomy import NEUTRAL, UNPARSED, match_label, to_basic
 
 # Straight and curly double quotes, and the guillemets/low quotes some models use.
 _QUOTED = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb]\s*(.+?)\s*[\"\u201c\u201d\u201e\u00ab\u00bb]", re.S)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from emocause.commands import options as o
+from emocause.cli import options as o
 from emocause.errors import UsageError
 
 KIND_HELP = ("tfidf-svm (ESEM-E: word 1-2-gram TF-IDF + linear SVM) or embedding-logreg "
@@ -17,11 +17,14 @@ KIND_HELP = ("tfidf-svm (ESEM-E: word 1-2-gram TF-IDF + linear SVM) or embedding
 
 def _train(labeled: Path, model_out: Path, kind: str, text_col: str | None, seed: int,
            embedding_model: str | None, device: str | None, batch_size: int, cv: int) -> None:
-    from emocause import baselines, config, tabular
-    from emocause.embeddings import DEFAULT_EMBEDDING_MODEL, embed, load_model
-    from emocause.manifest import file_sha256, now, write_manifest
+    from emocause import config
+    from emocause.backends import baselines
+    from emocause import tables as tabular
+    from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL, embed, load_model
+    from emocause.files import file_sha256
+    from emocause.manifest import now, write_manifest
     from emocause.progress import bar, info, summary
-    from emocause.taxonomy import BASIC
+    from emocause.emotions.taxonomy import BASIC
 
     started, t0 = now(), time.perf_counter()
     baselines.check_kind(kind)

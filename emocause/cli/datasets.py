@@ -16,7 +16,7 @@ datasets_app = typer.Typer(help="List and download the public data sets (SHA-256
 @datasets_app.command("list")
 def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """The registered data sets: name, files, size, description and source."""
-    from emocause.datasets import DATASETS
+    from emocause.evaluate.datasets import DATASETS
 
     if as_json:
         typer.echo(json.dumps([{"name": d.name, "description": d.description, "source": d.source,
@@ -51,7 +51,7 @@ def fetch_cmd(
     Prints the path of each file on stdout; a file already present with the right
     checksum is not downloaded again.
     """
-    from emocause import datasets
+    from emocause.evaluate import datasets
     from emocause.manifest import write_manifest
     from emocause.progress import bar, summary
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from emocause.answers import parse_label, parse_span
+from emocause.emotions.answers import parse_label, parse_span
 from emocause.backends.base import Backend, Request, Response
-from emocause.cache import Cache
-from emocause.grounding import ground
-from emocause.pipeline import RunStats, run_requests, truncate
-from emocause.prompts import Template
-from emocause.tabular import as_text
-from emocause.taxonomy import NEUTRAL, UNPARSED, to_basic
+from emocause.annotate.cache import Cache
+from emocause.emotions.grounding import ground
+from emocause.annotate.runner import RunStats, run_requests, truncate
+from emocause.annotate.prompts import Template
+from emocause.tables import as_text
+from emocause.emotions.taxonomy import NEUTRAL, UNPARSED, to_basic
 
 
 @dataclass

@@ -43,7 +43,7 @@ def _check_format(fmt: str) -> str:
 
 
 def _read(path: Path, what: str):
-    from emocause.tabular import read_table
+    from emocause.tables import read_table
 
     df = read_table(path)
     if len(df) == 0:
@@ -61,7 +61,9 @@ def emotions_report(gold: Path, pred: Path, gold_col: str | None = None, pred_co
 
     Returns the report and the warnings to show (unmatched ids, unknown labels).
     """
-    from emocause import labels, metrics, taxonomy
+    from emocause.evaluate import labels
+    from emocause.evaluate import metrics
+    from emocause.emotions import taxonomy
 
     gdf, pdf = _read(gold, "gold"), _read(pred, "prediction")
     gspec = labels.parse_spec(gdf, gold_col, str(gold), "gold")
@@ -104,7 +106,9 @@ def _compare(gdf, gspec, gold: Path, pred_a, join_a, compare: Path, compare_col:
     """Paired bootstrap of macro-F1 (B = --compare minus A = --pred) on the gold rows both predict."""
     import numpy as np
 
-    from emocause import labels, metrics
+    from emocause.evaluate import labels
+
+    from emocause.evaluate import metrics
 
     cdf = _read(compare, "comparison")
     cspec = labels.parse_spec(cdf, compare_col, str(compare), "pred")
@@ -141,7 +145,9 @@ def causes_report(gold: Path, pred: Path, gold_col: str = GOLD_SPAN_DEFAULT, pre
                   id_col: str | None = None, text_col: str | None = None, mode: str = "word",
                   bootstrap: int = 1000, seed: int = 0) -> tuple[dict[str, Any], list[str]]:
     """BLEU-1..4 (word or paper mode), token F1, exact match, span lengths and grounding."""
-    from emocause import labels, span_metrics, tabular
+    from emocause.evaluate import labels
+    from emocause.evaluate import spans as span_metrics
+    from emocause import tables as tabular
 
     if mode not in span_metrics.MODES:
         raise UsageError(f"--bleu must be one of {', '.join(span_metrics.MODES)}, not {mode!r}")

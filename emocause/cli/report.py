@@ -5,7 +5,7 @@ Two entry points share everything after the causes are known:
 * scraped records (``emocause scrape`` output, or any comment table): filter
   by author role and time window first (so no prompt is spent on comments that
   would be dropped), ask each comment whether it shows the emotion, extract the
-  cause from those that do (through :mod:`emocause.annotate`, so every backend
+  cause from those that do (through :mod:`emocause.annotate.frames`, so every backend
   and the shared response cache work), then cluster;
 * ``--from-causes``: a table that already has causes (the paper's
   ``filtered_contributors.csv``, or ``emocause causes`` output).
@@ -22,7 +22,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from emocause.commands import options as o
+from emocause.cli import options as o
 from emocause.errors import UsageError
 
 #: Record ``source`` values -> prompt platform.
@@ -40,7 +40,7 @@ def _prompts_for(emotion: str) -> tuple[str, str]:
 
 def _matches(label: object, basic: object, emotion: str) -> bool:
     """Whether a classify answer (label and its basic emotion) is the emotion asked about."""
-    from emocause.tabular import as_text
+    from emocause.tables import as_text
 
     target = emotion.strip().lower()
     return as_text(label).strip().lower() == target or as_text(basic).strip().lower() == target
@@ -48,7 +48,7 @@ def _matches(label: object, basic: object, emotion: str) -> bool:
 
 def _platforms(df, platform: str | None) -> list[str]:  # type: ignore[no-untyped-def]
     """The prompt platform of every row: ``--platform``, else from the ``source`` column."""
-    from emocause.tabular import as_text
+    from emocause.tables import as_text
 
     if platform:
         return [platform] * len(df)
@@ -63,8 +63,12 @@ def _detect_and_extract(df, cols, emotion: str, platform: str | None, backend_na
     """Run detection then cause extraction; returns (annotated table, selected rows, run info)."""
     import pandas as pd
 
-    from emocause import annotate, backends, prompts
-    from emocause.pipeline import RunStats
+    from emocause import backends
+
+    from emocause.annotate import frames as annotate
+
+    from emocause.annotate import prompts
+    from emocause.annotate.runner import RunStats
 
     detect_name, cause_name = _prompts_for(emotion)
     detect, extract = prompts.load(detect_name), prompts.load(cause_name)
@@ -111,9 +115,16 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
     """The whole command; every user-fixable problem raises UsageError before work starts."""
     import numpy as np
 
-    from emocause import clustering, config, report, tabular
-    from emocause.embeddings import DEFAULT_EMBEDDING_MODEL, embed, load_model
-    from emocause.manifest import file_sha256, now, write_manifest
+    from emocause import config
+
+    from emocause.report import clustering
+
+    from emocause.report import render as report
+
+    from emocause import tables as tabular
+    from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL, embed, load_model
+    from emocause.files import file_sha256
+    from emocause.manifest import now, write_manifest
     from emocause.progress import info, summary
 
     started = now()
@@ -122,8 +133,10 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
         raise UsageError(f"--algorithm must be one of {', '.join(clustering.ALGORITHMS)}, got {algorithm!r}")
     if not 0.0 < eps < 2.0:
         raise UsageError(f"--eps is a cosine distance between 0 and 2, got {eps}")
-    if repo and not report._REPO.match(repo):
-        raise UsageError(f"--repo must look like OWNER/NAME, got {repo!r}")
+    if repo:
+        from emocause.sources.records import parse_repo
+
+        repo = parse_repo(repo, "--repo")
     if emotion_col and not from_causes:
         raise UsageError("--emotion-col filters a --from-causes table; scraped records are "
                          "classified with the detection prompt instead")
@@ -156,7 +169,7 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
     months = None
     if from_causes:
         if emotion_col:
-            from emocause.taxonomy import to_basic
+            from emocause.emotions.taxonomy import to_basic
 
             keep = [_matches(v, to_basic(tabular.as_text(v)), emotion) for v in filtered[emotion_col]]
             counts["other_emotions"] = len(keep) - sum(keep)
@@ -172,7 +185,7 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
         annotated, source, run_info = _detect_and_extract(
             filtered, cols, emotion, platform, name, opts, cache, no_cache, max_chars)
         out.mkdir(parents=True, exist_ok=True)
-        report.fix_mode(tabular.write_table(annotated, out / "annotations.csv"))
+        tabular.write_table(annotated, out / "annotations.csv")
         counts["comments"] = len(filtered)
         counts["emotion_comments"] = len(source)
         cause_values = source["cause"].tolist() if "cause" in source.columns else []

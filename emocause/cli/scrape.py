@@ -37,7 +37,6 @@ Retries = Annotated[int, typer.Option("--retries", min=0, max=20,
                                       "jitter).")]
 Timeout = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds per network operation.")]
 
-_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
 class ScrapeSession:
@@ -53,7 +52,7 @@ class ScrapeSession:
 
     def __init__(self, out: Path, identity: dict[str, Any], window: Any, command: str,
                  params: dict[str, Any]) -> None:
-        from emocause.tabular import table_format
+        from emocause.tables import table_format
 
         table_format(out)  # refuse an unknown extension before any request
         if out.exists() and out.is_dir():
@@ -85,7 +84,7 @@ class ScrapeSession:
         """Rewrite the output table and its manifest from the state; return the frame."""
         from emocause.manifest import write_manifest
         from emocause.sources.records import to_frame
-        from emocause.tabular import write_table
+        from emocause.tables import write_table
 
         df = to_frame(list(self.store.records()), self.window)
         write_table(df, self.out)
@@ -176,11 +175,10 @@ def github_cmd(
     """
     from emocause.progress import board, info
     from emocause.sources import github as G
-    from emocause.sources.records import parse_window
+    from emocause.sources.records import parse_repo, parse_window
 
     repo = repo.strip().strip("/")
-    if not _REPO.match(repo):
-        raise UsageError(f"{repo!r}: expected OWNER/REPO, e.g. tensorflow/tensorflow")
+    repo = parse_repo(repo, "OWNER/REPO")
     wanted = [x.strip() for x in include.split(",") if x.strip()]
     unknown = [x for x in wanted if x not in G.INCLUDE_ALL]
     if unknown or not wanted:
@@ -247,9 +245,9 @@ def preprocess_cmd(
     is kept in COLUMN_raw.
     """
     from emocause.manifest import write_manifest
-    from emocause.preprocess import KINDS, placeholder_counts, preprocess
+    from emocause.sources.preprocess import KINDS, placeholder_counts, preprocess
     from emocause.progress import bar, summary
-    from emocause.tabular import (TEXT_COLUMNS, as_text, pick_column, read_table, table_format,
+    from emocause.tables import (TEXT_COLUMNS, as_text, pick_column, read_table, table_format,
                                   write_table)
 
     if platform not in (*KINDS, "auto"):
@@ -284,7 +282,7 @@ def preprocess_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    from emocause.commands import scrape_mail
+    from emocause.cli import scrape_mail
 
     scrape_mail.register(scrape_app)
     app.add_typer(scrape_app, name="scrape")

@@ -6,14 +6,13 @@ the column auto-detection and the error messages are the same everywhere.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from emocause.errors import UsageError
+from emocause.files import atomic_path
 
 #: Column names tried, in order, when ``--text-col`` is not given.
 TEXT_COLUMNS = ("text", "Text", "body", "Body", "modified_comment", "Comment", "comment",
@@ -73,10 +72,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write atomically (temp file + rename) so an interrupted run never leaves half a file."""
     p = Path(path)
     fmt = table_format(p)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         if fmt == "csv":
             df.to_csv(tmp, index=False)
         elif fmt == "jsonl":
@@ -85,13 +81,6 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
             df.to_json(tmp, orient="records", force_ascii=False, date_format="iso", indent=1)
         else:
             df.to_parquet(tmp, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p
 
 

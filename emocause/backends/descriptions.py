@@ -3,7 +3,7 @@
 The ``embedding`` backend cannot read a prompt.  It compares a comment with a
 *description* of each emotion instead, in the embedding space of a sentence
 model, and answers the emotion whose description is closest.  This module is
-that list of descriptions, kept beside :mod:`emocause.taxonomy`.
+that list of descriptions, kept beside :mod:`emocause.emotions.taxonomy`.
 
 A description is a few short phrases: the emotion's names, then a few things a
 developer says when feeling it (in code review, issue and mailing-list voice).
@@ -13,7 +13,7 @@ dominating it.
 
 Coverage:
 
-* the six basic emotions (:data:`emocause.taxonomy.BASIC`);
+* the six basic emotions (:data:`emocause.emotions.taxonomy.BASIC`);
 * ``Frustration``, the emotion of the paper's case study (the
   ``frustration-detect`` and ``frustration-cause`` prompts), which needs
   words of its own for the yes/no question and for finding its cause (its
@@ -21,7 +21,7 @@ Coverage:
   label);
 * every other label a prompt may list or a ``causes`` run may ask about falls
   back to its basic emotion's description through
-  :func:`emocause.taxonomy.to_basic` (``Annoyance`` -> Anger, ``Gratitude`` ->
+  :func:`emocause.emotions.taxonomy.to_basic` (``Annoyance`` -> Anger, ``Gratitude`` ->
   Joy, ``Nervousness`` -> Fear, ...); a name the taxonomy does not know is
   described by the name itself;
 * in a prompt's label list every name is scored by its basic emotion's
@@ -61,7 +61,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 
-from emocause.taxonomy import BASIC, NEUTRAL, NO_EMOTION, to_basic
+from emocause.emotions.taxonomy import BASIC, NEUTRAL, NO_EMOTION, to_basic
 
 #: label -> phrases; see the module docstring for how they were chosen.
 DESCRIPTIONS: dict[str, tuple[str, ...]] = {

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from emocause.errors import UsageError
+from emocause.files import file_sha256
 
 #: Environment variables: a mirror replacing the public URLs, and the default data directory.
 ENV_BASE_URL = "EMOCAUSE_DATASETS_URL"
@@ -162,14 +163,6 @@ def resolve(names: Iterable[str]) -> list[Dataset]:
     return [DATASETS[n] for n in dict.fromkeys(wanted)]
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def file_url(f: RemoteFile, base_url: str | None) -> str:
     """Where to download ``f`` from: its public URL, or ``BASE/NAME`` on a mirror."""
     if base_url:
@@ -204,7 +197,7 @@ def fetch_file(f: RemoteFile, dest: Path, base_url: str | None, client, force: b
 
     target = dest / f.name
     url = file_url(f, base_url)
-    if target.is_file() and not force and sha256_file(target) == f.sha256:
+    if target.is_file() and not force and file_sha256(target) == f.sha256:
         if on_bytes:
             on_bytes(f.size)
         return "present", url

@@ -1,10 +1,9 @@
 """Prompt templates: plain-text files with a small header, rendered in one pass.
 
-A template file (``prompts/NAME.txt``; shipped inside the wheel as
-``emocause/prompts``) looks like::
+A template file (``emocause/annotate/templates/NAME.txt``, shipped inside the wheel) looks like::
 
     # task: label            label | span | yesno
-    # labels: basic          a label set from emocause.taxonomy.LABEL_SETS
+    # labels: basic          a label set from emocause.emotions.taxonomy.LABEL_SETS
     # max_tokens: 8          how many tokens an answer needs
     # description: ...
     ---
@@ -30,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from emocause.errors import UsageError
-from emocause.taxonomy import LABEL_SETS
+from emocause.emotions.taxonomy import LABEL_SETS
 
 #: Platform key -> (display name, item noun).
 PLATFORMS: dict[str, tuple[str, str]] = {
@@ -89,11 +88,8 @@ def platform_names(platform: str) -> tuple[str, str]:
 
 
 def _prompt_dir() -> Path:
-    """Templates inside the installed package, else the source tree's ``prompts/``."""
-    packaged = resources.files("emocause") / "prompts"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "prompts"
+    """The bundled templates, ``emocause/annotate/templates/`` (a package data folder)."""
+    return Path(str(resources.files("emocause.annotate") / "templates"))
 
 
 def list_templates() -> list[Template]:

@@ -19,9 +19,7 @@ import base64
 import html
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +29,11 @@ import numpy as np
 import pandas as pd
 
 from emocause import __version__
+from emocause import dates
 from emocause.errors import UsageError
-from emocause.tabular import TEXT_COLUMNS, as_text, pick_column
+from emocause.files import write_bytes
+from emocause.sources.records import parse_repo
+from emocause.tables import TEXT_COLUMNS, as_text, pick_column
 
 CAUSE_COLUMNS = ("cause", "Cause", "Emotion Causes", "emotion_cause", "Emotion_Causes", "causes",
                  "Causes")
@@ -46,7 +47,6 @@ PROJECT_COLUMNS = ("project", "repo", "repository")
 #: The paper's case study: comments by contributors, collaborators and members.
 PAPER_ROLES = ("CONTRIBUTOR", "COLLABORATOR", "MEMBER")
 NO_ROLE = "(none)"
-_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
 # ----------------------------------------------------------------------------- columns and filters
@@ -103,20 +103,12 @@ def parse_roles(value: str | None) -> tuple[str, ...] | None:
 
 
 def parse_when(value: str | None, option: str, end: bool = False) -> pd.Timestamp | None:
-    """A ``--since``/``--until`` date as a UTC timestamp; a bare ``--until`` date includes that day."""
+    """A ``--since``/``--until`` date as a UTC timestamp (:mod:`emocause.dates` rules); an
+    upper bound is inclusive (a bare ``--until`` day, month or year includes all of it)."""
     if value is None or not value.strip():
         return None
-    try:
-        ts = pd.Timestamp(value.strip())
-    except (ValueError, TypeError):
-        raise UsageError(f"{option} {value!r} is not a date; use YYYY-MM-DD or an ISO timestamp") from None
-    if ts is pd.NaT:
-        raise UsageError(f"{option} {value!r} is not a date; use YYYY-MM-DD or an ISO timestamp")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    if end and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value.strip()):
-        ts = ts + (pd.offsets.MonthBegin(1) if value.count("-") == 1 else pd.Timedelta(days=1))
-        ts = ts - pd.Timedelta(microseconds=1)
-    return ts
+    ts = pd.Timestamp(dates.parse_bound(value, option, end=end))
+    return ts - pd.Timedelta(microseconds=1) if end else ts
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -200,9 +192,17 @@ def _clean_id(value: object) -> str:
     return text[:-2] if re.fullmatch(r"\d+\.0", text) else text
 
 
+def _valid_repo(repo: str) -> bool:
+    try:
+        parse_repo(repo)
+    except UsageError:
+        return False
+    return True
+
+
 def github_link(repo: str | None, issue: object, comment_id: object) -> str | None:
     """``https://github.com/OWNER/NAME/issues/N#issuecomment-C`` (or the issue alone) for a known repo."""
-    if not repo or not _REPO.match(repo):
+    if not repo or not _valid_repo(repo):
         return None
     number, cid = _clean_id(issue), _clean_id(comment_id)
     if not number.isdigit():
@@ -313,7 +313,7 @@ class Report:
 
 def _excerpt(comment: str, cause: str, width: int = 700) -> tuple[str, str, str]:
     """(before, cause as found, after) of ``comment``, trimmed to about ``width`` characters."""
-    from emocause.grounding import ground
+    from emocause.emotions.grounding import ground
 
     g = ground(cause, comment)
     if g.start is None or g.end is None:
@@ -337,9 +337,9 @@ def build(frame: pd.DataFrame, X: np.ndarray, clustering: Any, min_cluster_size:
     ``months`` (emotion comments per month) defaults to the causes' months;
     scraped records pass every comment that showed the emotion, cause or not.
     """
-    from emocause.clustering import reported
+    from emocause.report.clustering import reported
     from emocause.manifest import now
-    from emocause.themes import describe
+    from emocause.report.themes import describe
 
     ids = reported(clustering.labels, min_cluster_size)
     texts = frame["cause"].tolist()
@@ -396,7 +396,7 @@ def build(frame: pd.DataFrame, X: np.ndarray, clustering: Any, min_cluster_size:
 
 def draw_charts(report: Report) -> dict[str, bytes]:
     """The three charts as PNG bytes: months, sizes, roles."""
-    from emocause import charts
+    from emocause.report import charts
 
     labels = [t.label for t in report.themes]
     return {
@@ -693,7 +693,7 @@ def render_html(report: Report, charts: dict[str, bytes]) -> str:
     """``report.html``: one file, no external resources; every value autoescaped."""
     import jinja2
 
-    from emocause.charts import role_colours
+    from emocause.report.charts import role_colours
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(_HTML)
@@ -708,30 +708,6 @@ def render_html(report: Report, charts: dict[str, bytes]) -> str:
         created=report.created)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def fix_mode(path: Path) -> None:
-    """Give a file written through a temp file the usual permissions (umask applied)."""
-    os.chmod(path, 0o666 & ~_umask())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file + rename, with the permissions a plain ``open`` would give (mkstemp's are 0600)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, (np.integer,)):
         return int(value)
@@ -744,7 +720,7 @@ def _json_default(value: Any) -> Any:
 
 def write_outputs(report: Report, out_dir: Path) -> dict[str, Path]:
     """Write the report's files into ``out_dir`` (each atomically); returns name -> path."""
-    from emocause.tabular import write_table
+    from emocause.tables import write_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = draw_charts(report)
@@ -753,16 +729,15 @@ def write_outputs(report: Report, out_dir: Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for name, png in charts.items():
         p = chart_dir / f"{name}.png"
-        _atomic_write(p, png)
+        write_bytes(p, png)
         paths[f"charts/{name}.png"] = p
     paths["clusters.csv"] = write_table(clusters_table(report), out_dir / "clusters.csv")
-    fix_mode(paths["clusters.csv"])
     summary = json.dumps(summary_data(report), indent=2, ensure_ascii=False, default=_json_default)
-    _atomic_write(out_dir / "summary.json", (summary + "\n").encode("utf-8"))
+    write_bytes(out_dir / "summary.json", (summary + "\n").encode("utf-8"))
     paths["summary.json"] = out_dir / "summary.json"
-    _atomic_write(out_dir / "report.md", render_markdown(report).encode("utf-8"))
+    write_bytes(out_dir / "report.md", render_markdown(report).encode("utf-8"))
     paths["report.md"] = out_dir / "report.md"
-    _atomic_write(out_dir / "report.html", render_html(report, charts).encode("utf-8"))
+    write_bytes(out_dir / "report.html", render_html(report, charts).encode("utf-8"))
     paths["report.html"] = out_dir / "report.html"
     return paths
 

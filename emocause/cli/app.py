@@ -18,16 +18,17 @@ except ImportError:  # pragma: no cover
 
 from emocause import __version__
 from emocause.errors import UsageError
+from emocause.progress import printable
 
 #: Modules with a ``register(app)`` function, in help order.
 COMMAND_MODULES = (
-    "emocause.commands.scrape",
-    "emocause.commands.annotate",
-    "emocause.commands.admin",
-    "emocause.commands.report_cmd",
-    "emocause.commands.train",
-    "emocause.commands.evaluate",
-    "emocause.commands.datasets_cmd",
+    "emocause.cli.scrape",
+    "emocause.cli.annotate",
+    "emocause.cli.admin",
+    "emocause.cli.report",
+    "emocause.cli.train",
+    "emocause.cli.evaluate",
+    "emocause.cli.datasets",
 )
 
 app = typer.Typer(
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=argv, prog_name="emocause", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

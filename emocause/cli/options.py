@@ -75,6 +75,6 @@ def open_cache(path: Path | None, no_cache: bool):  # -> Cache | None
     """The response cache the options ask for, or ``None`` with ``--no-cache``."""
     if no_cache:
         return None
-    from emocause.cache import Cache, default_path
+    from emocause.annotate.cache import Cache, default_path
 
     return Cache(path or config.resolve("cache") or default_path())

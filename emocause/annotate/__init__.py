@@ -1,0 +1,1 @@
+"""Running prompts over tables: templates, the runner with its response cache, and the jobs."""

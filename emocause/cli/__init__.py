@@ -1,0 +1,1 @@
+"""The ``emocause`` command line: thin adapters over the library (see :mod:`emocause.cli.app`)."""

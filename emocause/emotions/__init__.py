@@ -1,0 +1,1 @@
+"""Emotion names, answer parsing and span grounding: pure functions, no I/O."""

@@ -1,0 +1,1 @@
+"""Scoring predictions against gold data: labels, metrics, span BLEU, datasets."""

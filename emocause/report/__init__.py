@@ -1,0 +1,1 @@
+"""The case-study report: causes clustered into themes, rendered as one HTML page."""
