@@ -19,8 +19,8 @@ Methods:
   (neighbour lists, no n x n matrix, but memory grows with the neighbourhoods);
 * ``hdbscan``: scikit-learn's HDBSCAN (``--algorithm hdbscan``).
 
-    python benchmarks/bench_cluster.py                       # 10k, 50k, 100k
-    python benchmarks/bench_cluster.py --sizes 10000 --methods blocked,paper,hdbscan
+    python -m benchmarks.bench_cluster                       # 10k, 50k, 100k
+    python -m benchmarks.bench_cluster --sizes 10000 --methods blocked,paper,hdbscan
 
 Prints one row per run and the ratios at the sizes both ran; ``--json`` saves them.
 """

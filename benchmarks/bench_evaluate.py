@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time the evaluation metrics: vectorised bootstrap vs a plain per-resample loop.
 
-    python benchmarks/bench_evaluate.py [--paper-dir ../shared/data/paper] [--resamples 1000] [--repeat 5]
+    python -m benchmarks.bench_evaluate [--paper-dir ../shared/data/paper] [--resamples 1000] [--repeat 5]
 
 Prints, for the paper's data (400 GitHub test rows x 6 emotions; 450 cause spans):
 the emotion report with intervals (vectorised) against recomputing scikit-learn's
@@ -12,14 +12,12 @@ in both BLEU modes.  Best of --repeat runs.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def best(fn, repeat: int) -> float:

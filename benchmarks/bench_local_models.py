@@ -1,9 +1,9 @@
 """Local models: quality on the paper's GitHub test split, speed on this machine, hf batching.
 
-    python benchmarks/bench_local_models.py                 # quality + speed + hf on CPU
-    python benchmarks/bench_local_models.py --skip-hf       # quality + speed only
-    python benchmarks/bench_local_models.py --hf-only --hf-gpu   # T5-XL-shaped model on a GPU
-    python benchmarks/bench_local_models.py --sweep         # the threshold sweep (train split only)
+    python -m benchmarks.bench_local_models                 # quality + speed + hf on CPU
+    python -m benchmarks.bench_local_models --skip-hf       # quality + speed only
+    python -m benchmarks.bench_local_models --hf-only --hf-gpu   # T5-XL-shaped model on a GPU
+    python -m benchmarks.bench_local_models --sweep         # the threshold sweep (train split only)
 
 Quality: per-emotion precision/recall/F1 and macro-F1 on ``github-test.csv``
 (400 comments) for the ``embedding`` backend (zero-shot, default ``all-levels``

@@ -5,7 +5,7 @@ and repeats them with fresh Message-IDs until the archive holds N messages, gzip
 then runs the real CLI twice: a cold scrape, and a rerun (the file is unchanged, so
 it is skipped).
 
-    python benchmarks/bench_mail.py [--n 20000]
+    python -m benchmarks.bench_mail [--n 20000]
 
 Prints messages per second for parsing, decoding, preprocessing, storing and exporting.
 """

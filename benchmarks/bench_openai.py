@@ -4,7 +4,7 @@ Runs `emocause classify` (in-process, through the real CLI and the real openai
 client) on N distinct comments against tests/fake_openai.py with a fixed
 per-request latency, then a second time on the warm cache.
 
-    python benchmarks/bench_openai.py [--n 1000] [--latency 0.1] [--concurrency 16]
+    python -m benchmarks.bench_openai [--n 1000] [--latency 0.1] [--concurrency 16]
 
 Prints wall time against the sequential time (N x latency) and against the ideal
 at the chosen concurrency (N x latency / concurrency); target >= 80% of ideal.
@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from emocause.cli.app import main  # noqa: E402
-from fake_openai import FakeOpenAI, keyword_responder  # noqa: E402
+from emocause.cli.app import main
+from tests.fakes.openai import FakeOpenAI, keyword_responder
 
 
 def run(n: int, latency: float, concurrency: int) -> dict[str, float]:

@@ -10,7 +10,7 @@ fixed latency (20 ms by default).  Two strategies fetch the same comments:
 * per issue: list the issues, then `GET /repos/O/R/issues/N/comments` for each issue
   (paged at 100), the way many scrapers and the GitHub UI walk a repository.
 
-    python benchmarks/bench_scrape.py [--issues 200] [--comments 5000] [--latency 0.02]
+    python -m benchmarks.bench_scrape [--issues 200] [--comments 5000] [--latency 0.02]
 
 Prints API requests per 1,000 comments (the floor is 10 at 100 a page; target <= 12),
 comments per second, and the ratio between the strategies, then the cost of an
@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
 
-from emocause.cli.app import main  # noqa: E402
-from fake_github import FakeGitHub  # noqa: E402
+from emocause.cli.app import main
+from tests.fakes.github import FakeGitHub
 
 REPO = "zhquan_example/repo"
 

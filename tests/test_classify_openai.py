@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fake_openai import FakeOpenAI, keyword_responder
+from tests.fakes.openai import FakeOpenAI, keyword_responder
 
 RULES = {"thank": "Gratitude", "love": "Love", "broken": "Annoyance", "scared": "Fear",
          "wow": "amazed", "sad": "Sadness", "weird": "Banana"}

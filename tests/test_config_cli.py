@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from fake_openai import FakeOpenAI, keyword_responder
+from tests.fakes.openai import FakeOpenAI, keyword_responder
 
 
 def test_config_file_and_env_choose_the_default_backend(tmp_path, cli, monkeypatch):

@@ -22,7 +22,7 @@ from emocause.report import clustering
 from emocause.report import themes
 from emocause.cli.app import main
 from emocause.report.render import github_link, parse_when, safe_url, strip_quotes
-from fake_openai import FakeOpenAI, utterance
+from tests.fakes.openai import FakeOpenAI, utterance
 
 OUTPUTS = ("report.html", "report.md", "clusters.csv", "summary.json", "manifest.json",
            "charts/months.png", "charts/sizes.png", "charts/roles.png")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fake_github import FakeGitHub
+from tests.fakes.github import FakeGitHub
 
 REPO = "zhquan_example/repo"
 TOKEN = "ghp_test0secret0value0never0written0anywhere"

@@ -19,7 +19,7 @@ from emocause.emotions.taxonomy import BASIC, LABEL_SETS, NEUTRAL
 @pytest.fixture(scope="module")
 def svm_dir(tmp_path_factory):
     """tfidf-svm trained through the real CLI on github-train.csv (about two seconds)."""
-    from conftest import PAPER, _shared  # skip locally, fail under CI, when the data is absent
+    from tests.conftest import PAPER, _shared  # skip locally, fail under CI, when the data is absent
 
     from emocause.cli.app import main
 

@@ -1,0 +1,1 @@
+"""The emocause test suite (a package, so benchmarks can import its fakes)."""
