@@ -248,7 +248,7 @@ class EmbeddingBackend(StructuredBackend):
     def st_model(self) -> Any:
         """The sentence-transformers model, loaded on first use."""
         if self._model is None:
-            from emocause.backends.hf import check_device, quiet_transformers
+            from emocause.backends.encoders import check_device, quiet_transformers
             from emocause.backends.encoders import load_model
 
             quiet_transformers()

@@ -52,6 +52,32 @@ def best_device(requested: str | None = None) -> str:
     return "cpu"
 
 
+def check_device(requested: str | None) -> str:
+    """The device to run on: ``requested`` if this machine has it, else the best available.
+
+    One line, not a traceback, when ``--device`` names hardware that is not there.
+    """
+    import torch
+
+    device = best_device(requested)
+    kind = device.split(":")[0]
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: CUDA is not available here; use --device cpu")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) is not None
+                              and torch.backends.mps.is_available()):
+        raise UsageError(f"--device {device}: Apple MPS is not available here; use --device cpu")
+    if kind not in ("cuda", "mps", "cpu", "xpu", "npu", "hpu"):
+        raise UsageError(f"--device {device}: unknown device; use cuda, mps or cpu")
+    return device
+
+
+def quiet_transformers() -> None:
+    """Hide transformers' own loading bars: emocause shows one progress bar per run."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 @lru_cache(maxsize=4)
 def load_model(name: str | None = None, device: str | None = None) -> Any:
     """A ``SentenceTransformer``; one clear error line when it cannot be found."""
@@ -59,7 +85,7 @@ def load_model(name: str | None = None, device: str | None = None) -> Any:
     try:
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(path, device=best_device(device))
+        return SentenceTransformer(path, device=check_device(device))
     except (OSError, ValueError) as exc:
         from pathlib import Path
 

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from emocause.backends.base import Backend, OnResult, Request, Response
+from emocause.backends.encoders import check_device, quiet_transformers
 from emocause.errors import FatalBackendError, UsageError
 
 DEFAULT_MODEL = "declare-lab/flan-alpaca-xl"
@@ -89,34 +90,6 @@ def missing_model_message(name: str, reason: str | None = None) -> str:
                 f"save_pretrained or `huggingface-cli download NAME --local-dir DIR`")
     why = reason or "it is not in the local Hugging Face cache and the hub is unreachable"
     return f"cannot load hf model {name!r}: {why}; " + _LOCAL_HINT.format(name=name)
-
-
-def check_device(requested: str | None) -> str:
-    """The device to run on: ``requested`` if this machine has it, else the best available.
-
-    One line, not a traceback, when ``--device`` names hardware that is not there.
-    """
-    import torch
-
-    from emocause.backends.encoders import best_device
-
-    device = best_device(requested)
-    kind = device.split(":")[0]
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {device}: CUDA is not available here; use --device cpu")
-    if kind == "mps" and not (getattr(torch.backends, "mps", None) is not None
-                              and torch.backends.mps.is_available()):
-        raise UsageError(f"--device {device}: Apple MPS is not available here; use --device cpu")
-    if kind not in ("cuda", "mps", "cpu", "xpu", "npu", "hpu"):
-        raise UsageError(f"--device {device}: unknown device; use cuda, mps or cpu")
-    return device
-
-
-def quiet_transformers() -> None:
-    """Hide transformers' own loading bars: emocause shows one progress bar per run."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
 
 
 def pick_dtype(device: str) -> Any:

@@ -86,7 +86,7 @@ class TrainedBackend(StructuredBackend):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._st is None:
-            from emocause.backends.hf import check_device, quiet_transformers
+            from emocause.backends.encoders import check_device, quiet_transformers
             from emocause.backends.encoders import load_model
 
             quiet_transformers()

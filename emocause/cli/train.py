@@ -44,7 +44,7 @@ def _train(labeled: Path, model_out: Path, kind: str, text_col: str | None, seed
     emb_name = None
     if kind == "embedding-logreg":
         emb_name = config.resolve("embedding_model", embedding_model) or DEFAULT_EMBEDDING_MODEL
-        from emocause.backends.hf import check_device, quiet_transformers
+        from emocause.backends.encoders import check_device, quiet_transformers
 
         quiet_transformers()
         st = load_model(emb_name, check_device(config.resolve("device", device)))
