@@ -10,7 +10,9 @@ import pytest
 
 from emocause.backends import descriptions as ed
 from emocause.backends.base import Request
-from emocause.backends.embedding import EmbeddingBackend, clean_text, span_candidates, target_emotion
+from emocause.backends.embedding import EmbeddingBackend
+from emocause.backends.structured import target_emotion
+from emocause.emotions.candidates import clean_text, span_candidates
 from emocause.emotions.taxonomy import BASIC, LABEL_SETS, NEUTRAL, to_basic
 
 ROOT = Path(__file__).resolve().parents[1]

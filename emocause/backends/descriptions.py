@@ -30,29 +30,9 @@ Coverage:
 * ``Neutral`` has no description: it is the answer when the closest
   description is less similar than :data:`NEUTRAL_THRESHOLD`.
 
-How these were chosen (see docs/backends.md for the figures).  Every choice
-was made on ``github-train.csv`` of the paper's data (1,600 comments) and
-nothing was tuned on ``github-test.csv``, the split the benchmark reports on:
-
-1. The first version described each emotion by its names alone and reached
-   a macro-F1 of 0.24 on the training split (one label per comment, each
-   emotion scored as its own binary task).  Developer-voice phrases were
-   then added one at a time, a phrase kept only when training macro-F1 rose,
-   up to 0.36.  The phrases follow how the dataset's annotators used the
-   labels: thanks and praise are *Love*, agreement and "sounds good" are
-   *Joy*, "not sure why ..." questions are *Surprise*, "unfortunately" and
-   apologies are *Sadness*, warnings and "we must not forget" are *Fear*,
-   disagreement is *Anger*.
-2. A comment's score for an emotion is the best similarity among its
-   sentences (an emotion is often carried by one sentence of a long
-   comment).  On the training split this scored 0.363 macro-F1, the whole
-   comment alone 0.342, and mixtures of the two no better than 0.363 at
-   twice the embedding cost.
-3. :data:`NEUTRAL_THRESHOLD` is the value, on a 0.01 grid, that maximises
-   macro-F1 over the six emotions *and* Neutral on the training split
-   (0.340; six-emotion macro-F1 0.358).  At it the backend answers Neutral
-   for 20% of the training comments; the annotators gave no emotion to 15%.
-   ``python benchmarks/bench_local_models.py --sweep`` reprints the sweep.
+The phrases and :data:`NEUTRAL_THRESHOLD` were chosen on the paper's training
+split only; how, with the figures, is in docs/backends.md ("How the
+descriptions and the threshold were chosen").
 """
 
 from __future__ import annotations
@@ -63,7 +43,7 @@ from collections.abc import Iterable, Sequence
 
 from emocause.emotions.taxonomy import BASIC, NEUTRAL, NO_EMOTION, to_basic
 
-#: label -> phrases; see the module docstring for how they were chosen.
+#: label -> phrases; docs/backends.md says how they were chosen.
 DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     "Anger": (
         "Anger, annoyance, frustration or irritation.",
