@@ -194,3 +194,95 @@ def test_bad_input_is_one_line(case, tmp_path, cli):
               "non-empty-dir": "not empty", "no-model": "--model DIR",
               "missing-model": "does not exist", "no-model-json": "has no model.json"}[case]
     assert expect in r.err
+
+
+def _npy_header(shape: tuple, descr: str = "<f8") -> bytes:
+    """A valid .npy v1.0 header (numpy's own writer) claiming ``shape``, with no data after it."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False,
+                                                  "shape": shape})
+    return buffer.getvalue()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case,message", [
+    ("huge-shape", "claims shape"),
+    ("string-dtype", "not a plain numeric array"),
+    ("complex-dtype", "not a plain numeric array"),
+    ("structured-dtype", "not a plain numeric array"),
+    ("wrong-shape", "has shape"),
+    ("nan-weights", "NaN"),
+    ("vocabulary-fifo", "not a regular file"),
+    ("vocabulary-dev-zero", "not a regular file"),
+    ("coef-dev-zero", "not a regular file"),
+    ("vocabulary-huge", "more than"),
+    ("vocabulary-repeats", "repeats terms"),
+    ("model-json-fifo", "not a regular file"),
+    ("emotions", "must list its emotions"),
+])
+def test_crafted_model_folders_are_refused_before_reading(case, message, svm_dir, tmp_path, cli):
+    """Issue 16 item 19: shapes, dtypes and file types are checked before a byte of data is read."""
+    import os
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(svm_dir, bad)
+    k, d = np.load(svm_dir / "coef.npy").shape
+    if case == "huge-shape":
+        (bad / "coef.npy").write_bytes(_npy_header((6, 1 << 40)))
+    elif case == "string-dtype":
+        np.save(bad / "coef.npy", np.full((k, d), "x", dtype="<U3"))
+    elif case == "complex-dtype":
+        np.save(bad / "coef.npy", np.zeros((k, d), dtype=np.complex128))
+    elif case == "structured-dtype":
+        np.save(bad / "intercept.npy", np.zeros(k, dtype=[("a", "<f8"), ("b", "<f8")]))
+    elif case == "wrong-shape":
+        np.save(bad / "idf.npy", np.ones(d + 1))
+    elif case == "nan-weights":
+        coef = np.load(svm_dir / "coef.npy")
+        coef[0, 0] = np.nan
+        np.save(bad / "coef.npy", coef)
+    elif case == "vocabulary-fifo":
+        (bad / "vocabulary.json").unlink()
+        os.mkfifo(bad / "vocabulary.json")
+    elif case == "vocabulary-dev-zero":
+        (bad / "vocabulary.json").unlink()
+        (bad / "vocabulary.json").symlink_to("/dev/zero")
+    elif case == "coef-dev-zero":
+        (bad / "coef.npy").unlink()
+        (bad / "coef.npy").symlink_to("/dev/zero")
+    elif case == "vocabulary-huge":
+        with open(bad / "vocabulary.json", "wb") as fh:
+            fh.truncate(1024 * d + 4096)  # sparse: large on paper, nothing on disk
+    elif case == "vocabulary-repeats":
+        vocab = json.loads((svm_dir / "vocabulary.json").read_text())
+        (bad / "vocabulary.json").write_text(json.dumps([vocab[0]] * len(vocab)))
+    elif case == "model-json-fifo":
+        (bad / "model.json").unlink()
+        os.mkfifo(bad / "model.json")
+    elif case == "emotions":
+        doc = json.loads((svm_dir / "model.json").read_text())
+        doc["emotions"] = ["Anger"] * 6
+        (bad / "model.json").write_text(json.dumps(doc))
+    comments = tmp_path / "c.csv"
+    pd.DataFrame({"text": ["hello"]}).to_csv(comments, index=False)
+    r = cli("classify", comments, "--out", tmp_path / "o.csv", "--backend", "trained", "--model", bad)
+    assert r.code == 2 and "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert message in r.err
+
+
+def test_read_array_checks_the_header_against_the_file(tmp_path):
+    from emocause.backends.artifacts import read_array
+
+    good = np.arange(12, dtype=">f4").reshape(3, 4)  # big-endian: read back in native order
+    np.save(tmp_path / "a.npy", good)
+    got = read_array(tmp_path / "a.npy", "test", shape=(3, None))
+    np.testing.assert_array_equal(got, good)
+    assert got.dtype.isnative
+    (tmp_path / "short.npy").write_bytes(_npy_header((3, 4)) + b"\0" * 8)
+    with pytest.raises(UsageError, match="claims shape"):
+        read_array(tmp_path / "short.npy", "test")
+    with pytest.raises(UsageError, match="expected 2x"):
+        read_array(tmp_path / "a.npy", "test", shape=(2, None))

@@ -62,7 +62,8 @@ def _status(resp: Response | None, unparsed: bool = False) -> str:
 
 def label_columns(responses: Sequence[Response | None], template: Template,
                   stats: RunStats) -> dict[str, list[object]]:
-    """``emotion_raw``, ``emotion_label`` (as answered, matched), ``emotion``, ``emotion_status``."""
+    """``emotion_raw``, ``emotion_label`` (as answered, matched), ``emotion``, ``emotion_status``,
+    and any extra columns the backend answered with (``Response.extra``)."""
     raw_col: list[object] = []
     label_col: list[object] = []
     basic_col: list[object] = []
@@ -87,8 +88,12 @@ def label_columns(responses: Sequence[Response | None], template: Template,
         label_col.append(label)
         basic_col.append(basic)
         status_col.append(_status(resp, unparsed))
-    return {"emotion_raw": raw_col, "emotion_label": label_col, "emotion": basic_col,
-            "emotion_status": status_col}
+    columns: dict[str, list[object]] = {"emotion_raw": raw_col, "emotion_label": label_col,
+                                        "emotion": basic_col, "emotion_status": status_col}
+    # Columns a backend adds beside the answer (multi-label backends: emotions, emotion_scores).
+    for name in dict.fromkeys(k for r in responses if r is not None and r.ok for k in r.extra):
+        columns[name] = [r.extra.get(name) if r is not None and r.ok else None for r in responses]
+    return columns
 
 
 def span_columns(responses: Sequence[Response | None], texts: Sequence[str],

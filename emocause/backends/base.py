@@ -35,12 +35,18 @@ class Request:
 
 @dataclass
 class Response:
-    """One answer: the raw text, or an error message when every retry failed."""
+    """One answer: the raw text, or an error message when every retry failed.
+
+    ``extra`` holds output columns a backend adds beside the answer (the
+    multi-label backends: ``emotions`` and ``emotion_scores``); it is not cached,
+    which is why only uncached backends fill it.
+    """
 
     text: str | None
     usage: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -10,12 +10,8 @@ on labelled developer comments.  Two kinds are offered here:
   embedding of the whole (cleaned) comment next to the mean embedding of its
   sentences, the same sentences the ``embedding`` backend scores.
 
-Hyper-parameters were chosen by 5-fold cross-validation on
-``github-train.csv`` only (never on the test split the benchmark reports):
-``tfidf-svm`` C=0.05, min_df=2, class weights balanced (CV macro-F1 0.439;
-C in {0.03, 0.05, 0.1, 0.3, 1}, min_df in {1, 2}, sublinear tf on/off, balanced
-or not); ``embedding-logreg`` C=0.3, balanced (CV macro-F1 0.423 with the
-sentence-mean features, 0.400 with the whole-comment embedding alone).
+Hyper-parameters were chosen by cross-validation on ``github-train.csv`` only
+(the search and its figures: docs/backends.md).
 
 A model is a directory of plain files, so loading one can never run code
 (no pickle, no joblib): ``model.json`` (kind, emotions, parameters, training
@@ -28,6 +24,7 @@ the logistic log-odds; the classifier fires when the score is above 0.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +40,7 @@ KINDS = ("tfidf-svm", "embedding-logreg")
 FORMAT = "emocause-linear-model"
 FORMAT_VERSION = 1
 
-#: Chosen by cross-validation on github-train.csv (see the module docstring).
+#: Chosen by cross-validation on github-train.csv (docs/backends.md).
 TFIDF_PARAMS: dict[str, Any] = {"ngram_range": [1, 2], "min_df": 2, "lowercase": True,
                                 "sublinear_tf": False}
 SVM_PARAMS: dict[str, Any] = {"C": 0.05, "class_weight": "balanced"}
@@ -91,9 +88,9 @@ def parse_labels(df: Any, where: str, emotions: Sequence[str] = BASIC) -> np.nda
 # -- features ---------------------------------------------------------------------------------
 def embedding_features(texts: Sequence[str], encode: Encoder) -> np.ndarray:
     """[whole-comment embedding, mean of sentence embeddings] per comment (n x 2d), one encode call."""
-    from emocause.backends.embedding import clean_text, comment_sentences
+    from emocause.emotions.candidates import comment_sentences, model_text
 
-    wholes = [clean_text(t) or " ".join(t.split()) or " " for t in texts]
+    wholes = [model_text(t) for t in texts]
     sents = [comment_sentences(t) for t in texts]
     unique = list(dict.fromkeys([*wholes, *(s for ss in sents for s in ss)]))
     index = {u: i for i, u in enumerate(unique)}
@@ -224,81 +221,90 @@ def decision(model: LinearModel, texts: Sequence[str], encode: Encoder | None = 
 # -- files ------------------------------------------------------------------------------------
 def check_output_dir(directory: str | Path) -> Path:
     """A directory a model may be written to: new, empty, or holding an earlier model (replaced)."""
+    from emocause.files import check_writable
+
     d = Path(directory)
     if d.exists() and not d.is_dir():
         raise UsageError(f"--model-out {d}: a file of that name exists; give a directory")
     if d.is_dir() and any(d.iterdir()) and not (d / "model.json").is_file():
         raise UsageError(f"--model-out {d}: the directory is not empty and holds no emocause model; "
                          f"give a new or empty directory")
+    check_writable(d, "--model-out", directory=True)
     return d
 
 
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
 def save(model: LinearModel, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write the model directory (JSON + .npy only); returns the path of ``model.json``."""
+    """Write the model directory (JSON + .npy only, each file atomically); returns ``model.json``'s path."""
+    from emocause.files import write_bytes, write_text
+
     d = check_output_dir(directory)
     d.mkdir(parents=True, exist_ok=True)
-    np.save(d / "coef.npy", model.coef, allow_pickle=False)
-    np.save(d / "intercept.npy", model.intercept, allow_pickle=False)
+    write_bytes(d / "coef.npy", _npy_bytes(model.coef))
+    write_bytes(d / "intercept.npy", _npy_bytes(model.intercept))
     for stale in ("idf.npy", "vocabulary.json"):
         (d / stale).unlink(missing_ok=True)
     if model.kind == "tfidf-svm":
-        np.save(d / "idf.npy", model.idf, allow_pickle=False)
-        (d / "vocabulary.json").write_text(json.dumps(model.vocabulary, ensure_ascii=False),
-                                           encoding="utf-8")
+        write_bytes(d / "idf.npy", _npy_bytes(model.idf))
+        write_text(d / "vocabulary.json", json.dumps(model.vocabulary, ensure_ascii=False))
     doc = {"format": FORMAT, "version": FORMAT_VERSION, "kind": model.kind,
            "emotions": list(model.emotions), **model.meta, **(extra or {})}
-    path = d / "model.json"
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
-def _array(d: Path, name: str) -> np.ndarray:
-    try:
-        return np.load(d / name, allow_pickle=False)
-    except FileNotFoundError:
-        raise UsageError(f"model {d}: {name} is missing; retrain with `emocause train`") from None
-    except ValueError as exc:  # includes "Object arrays cannot be loaded when allow_pickle=False"
-        raise UsageError(f"model {d}: {name} is not a plain numeric array ({exc})") from None
+    return write_text(d / "model.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 def load(directory: str | Path) -> LinearModel:
-    """Read a model directory written by :func:`save`, validating every part."""
+    """Read a model directory written by :func:`save`, validating every part before reading it.
+
+    Every file must be a regular file under a size cap, every array's header
+    is checked (numeric dtype, a shape that fits the model and the file's
+    size) before its data is read: :mod:`emocause.backends.artifacts`.
+    """
+    from emocause.backends.artifacts import read_array, read_json, regular_file
+
     d = Path(directory).expanduser()
     meta_path = d / "model.json"
-    if not meta_path.is_file():
+    if not meta_path.exists():
         where = "does not exist" if not d.exists() else "has no model.json"
         raise UsageError(f"model {d} {where}; pass --model DIR, a directory written by "
                          f"`emocause train ... --model-out DIR`")
-    try:
-        doc = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"model {d}: model.json is not valid JSON ({exc})") from None
+    where = f"model {d}"
+    doc = read_json(meta_path, where, limit=1024 * 1024)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        if isinstance(doc, dict) and doc.get("format") == "emocause-finetuned-model":
+            raise UsageError(f"model {d} is a fine-tuned encoder; use --backend finetuned --model {d}")
         raise UsageError(f"model {d}: model.json is not an emocause model description")
     if doc.get("version") != FORMAT_VERSION:
         raise UsageError(f"model {d}: format version {doc.get('version')} is not supported "
                          f"(this emocause reads {FORMAT_VERSION}); retrain with `emocause train`")
     kind = check_kind(str(doc.get("kind")))
-    emotions = tuple(str(e) for e in doc.get("emotions", []))
-    coef, intercept = _array(d, "coef.npy"), _array(d, "intercept.npy")
-    if coef.ndim != 2 or coef.shape[0] != len(emotions) or intercept.shape != (len(emotions),) \
-            or not np.issubdtype(coef.dtype, np.floating):
-        raise UsageError(f"model {d}: weights have shape {coef.shape}/{intercept.shape}, "
-                         f"expected ({len(emotions)}, d)/({len(emotions)},)")
+    emotions = doc.get("emotions", [])
+    if not (isinstance(emotions, list) and emotions and all(e in BASIC for e in emotions)
+            and len(set(emotions)) == len(emotions)):
+        raise UsageError(f"model {d}: model.json must list its emotions, among {', '.join(BASIC)}")
+    k = len(emotions)
+    coef = read_array(d / "coef.npy", where, ndim=2, shape=(k, None))
+    intercept = read_array(d / "intercept.npy", where, shape=(k,))
+    if not (np.issubdtype(coef.dtype, np.floating) and np.issubdtype(intercept.dtype, np.floating)):
+        raise UsageError(f"model {d}: weights must be floating point, not {coef.dtype}/{intercept.dtype}")
     vocabulary = idf = None
     if kind == "tfidf-svm":
-        idf = _array(d, "idf.npy")
-        try:
-            vocabulary = json.loads((d / "vocabulary.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"model {d}: vocabulary.json is missing") from None
-        except ValueError as exc:
-            raise UsageError(f"model {d}: vocabulary.json is not valid JSON ({exc})") from None
+        idf = read_array(d / "idf.npy", where, shape=(coef.shape[1],))
+        vocab_path = d / "vocabulary.json"
+        regular_file(vocab_path, 64 * coef.shape[1] * 16 + 1024, where)  # ~1 KB per term at most
+        vocabulary = read_json(vocab_path, where)
         if not (isinstance(vocabulary, list) and all(isinstance(t, str) for t in vocabulary)
                 and len(vocabulary) == coef.shape[1] == idf.shape[0]):
             raise UsageError(f"model {d}: vocabulary, idf and weights disagree in size")
-    elif not doc.get("embedding_model"):
+        if len(set(vocabulary)) != len(vocabulary):
+            raise UsageError(f"model {d}: vocabulary.json repeats terms")
+    elif not isinstance(doc.get("embedding_model"), str) or not doc.get("embedding_model"):
         raise UsageError(f"model {d}: model.json does not name its embedding model")
     meta = {k: v for k, v in doc.items() if k not in ("format", "version", "kind", "emotions")}
-    return LinearModel(kind, emotions, coef.astype(np.float64), intercept.astype(np.float64),
-                       meta, vocabulary, idf)
+    return LinearModel(kind, tuple(str(e) for e in emotions), coef.astype(np.float64),
+                       intercept.astype(np.float64), meta, vocabulary,
+                       None if idf is None else idf.astype(np.float64))

@@ -52,22 +52,44 @@ def best_device(requested: str | None = None) -> str:
     return "cpu"
 
 
+#: Device kinds torch knows; anything else is a typo.
+DEVICE_KINDS = ("cuda", "mps", "cpu", "xpu", "npu", "hpu")
+
+
 def check_device(requested: str | None) -> str:
     """The device to run on: ``requested`` if this machine has it, else the best available.
 
-    One line, not a traceback, when ``--device`` names hardware that is not there.
+    The one device check of every local model (embedding, trained, finetuned,
+    hf, the report's cause embeddings): one line, not a traceback, when
+    ``--device`` names hardware that is not there or a device torch does not know.
     """
-    import torch
-
+    kind = (requested or "").split(":")[0].strip().lower()
+    if requested and kind not in DEVICE_KINDS:
+        raise UsageError(f"--device {requested}: unknown device; use cuda, mps or cpu")
+    if kind == "cpu":
+        return str(requested)
+    try:
+        import torch
+    except ImportError:
+        raise UsageError(f"--device {requested or '(best available)'}: local models need torch; "
+                         f"install emocause[local]") from None
     device = best_device(requested)
     kind = device.split(":")[0]
     if kind == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"--device {device}: CUDA is not available here; use --device cpu")
+    if kind == "cuda" and ":" in device:
+        index = device.split(":", 1)[1]
+        if not index.isdigit() or int(index) >= torch.cuda.device_count():
+            raise UsageError(f"--device {device}: this machine has {torch.cuda.device_count()} "
+                             f"CUDA device(s); use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
     if kind == "mps" and not (getattr(torch.backends, "mps", None) is not None
                               and torch.backends.mps.is_available()):
         raise UsageError(f"--device {device}: Apple MPS is not available here; use --device cpu")
-    if kind not in ("cuda", "mps", "cpu", "xpu", "npu", "hpu"):
-        raise UsageError(f"--device {device}: unknown device; use cuda, mps or cpu")
+    if kind in ("xpu", "npu", "hpu"):
+        backend = getattr(torch, kind, None)
+        if backend is None or not backend.is_available():
+            raise UsageError(f"--device {device}: no {kind.upper()} is available here; "
+                             f"use --device cpu")
     return device
 
 

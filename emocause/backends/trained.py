@@ -1,21 +1,14 @@
 """Backend ``trained``: the supervised baselines written by ``emocause train``.
 
 ``--model DIR`` names the model directory (see :mod:`emocause.backends.baselines`).  The
-model holds one binary classifier per basic emotion; this backend turns their
-scores into the answers an LLM would give, so the rest of the pipeline is
-unchanged:
-
-* ``label`` task: among the emotions the prompt's label list allows (its
-  labels mapped to basic emotions), the classifiers that fire (score above
-  0).  When several fire, the answer is the **most confident** one, the
-  highest score (SVM margin, or logistic log-odds); when none fires, ``Neutral``.
-  The answer is the basic emotion's name when the list has it, else the first
-  listed label of that emotion.
-* ``yesno`` task: ``Yes`` when the classifier of the asked emotion's basic
-  emotion fires (``Frustration`` -> Anger).
-* ``span`` task: the sentence or clause of the comment (same candidates as the
-  ``embedding`` backend) that the emotion's classifier scores highest, in
-  double quotes.
+model holds one binary classifier per basic emotion, which fires when its score
+(SVM margin, or logistic log-odds) is above 0.  Turning scores into answers is
+shared with the fine-tuned backend (:class:`emocause.backends.structured.ScoringBackend`):
+the label answer is the most confident firing emotion the prompt allows, else
+``Neutral``, with every firing emotion in ``emotions`` and the squashed scores
+(sigmoid: a probability for ``embedding-logreg``, a margin mapped to 0-1 for
+``tfidf-svm``) in ``emotion_scores``; yes/no asks the asked emotion's
+classifier; a cause is the candidate clause the emotion's classifier scores highest.
 
 Loading reads plain JSON and ``.npy`` files (never pickle).  Answers are cheap
 and the model directory may be retrained in place, so they are not cached.
@@ -29,13 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from emocause.backends.base import Request
-from emocause.backends.embedding import StructuredBackend, span_candidates, target_emotion
+from emocause.backends.structured import ScoringBackend
 from emocause.errors import UsageError
-from emocause.emotions.taxonomy import NEUTRAL, to_basic
 
 
-class TrainedBackend(StructuredBackend):
+class TrainedBackend(ScoringBackend):
     """Answers from per-emotion linear classifiers (see the module docstring)."""
 
     name = "trained"
@@ -45,7 +36,7 @@ class TrainedBackend(StructuredBackend):
         if not model:
             raise UsageError("the trained backend needs --model DIR, a directory written by "
                              "`emocause train LABELED --model-out DIR`")
-        if not (Path(model).expanduser() / "model.json").is_file():
+        if not (Path(model).expanduser() / "model.json").exists():
             where = "does not exist" if not Path(model).expanduser().exists() else "has no model.json"
             raise UsageError(f"model {model} {where}; train one with "
                              f"`emocause train LABELED --model-out {model}`")
@@ -63,12 +54,25 @@ class TrainedBackend(StructuredBackend):
         if self._linear is None:
             from emocause.backends import baselines
 
-            self._linear = baselines.load(self.model)
+            linear = baselines.load(self.model)
             wanted = self.requested_embedding_model
-            if wanted and self._linear.embedding_model and wanted != self._linear.embedding_model:
-                raise UsageError(f"model {self.model} was trained on {self._linear.embedding_model} "
+            if wanted and linear.embedding_model and wanted != linear.embedding_model:
+                raise UsageError(f"model {self.model} was trained on {linear.embedding_model} "
                                  f"embeddings; drop --embedding-model {wanted}")
+            if linear.embedding_model or self.device:
+                from emocause.backends.encoders import check_device
+
+                check_device(self.device)  # before any work: one line when --device is not here
+            self._linear = linear
         return self._linear
+
+    @property
+    def emotions(self) -> tuple[str, ...]:
+        return tuple(self.linear.emotions)
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return np.zeros(len(self.linear.emotions))
 
     def params(self) -> dict[str, Any]:
         return {"rule": "most-confident-firing"}
@@ -86,11 +90,10 @@ class TrainedBackend(StructuredBackend):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._st is None:
-            from emocause.backends.encoders import check_device, quiet_transformers
-            from emocause.backends.encoders import load_model
+            from emocause.backends.encoders import load_model, quiet_transformers
 
             quiet_transformers()
-            self._st = load_model(self.linear.embedding_model, check_device(self.device))
+            self._st = load_model(self.linear.embedding_model, self.device)
         return np.asarray(self._st.encode(list(texts), batch_size=self.batch_size,
                                           normalize_embeddings=True, convert_to_numpy=True,
                                           show_progress_bar=False), dtype=np.float32)
@@ -102,52 +105,3 @@ class TrainedBackend(StructuredBackend):
         if not texts:
             return np.zeros((0, len(self.linear.emotions)))
         return baselines.decision(self.linear, texts, encode=self.encode)
-
-    def _column(self, emotion: str | None) -> int:
-        basic = to_basic(emotion) if emotion else None
-        if basic is None or basic not in self.linear.emotions:
-            raise UsageError(f"model {self.model} has no classifier for {emotion!r}; it knows "
-                             f"{', '.join(self.linear.emotions)}")
-        return self.linear.emotions.index(basic)
-
-    def answer_labels(self, reqs: Sequence[Request]) -> list[str]:
-        emotions = self.linear.emotions
-        s = self.scores([r.text for r in reqs])
-        out: list[str] = []
-        for r, row in zip(reqs, s):
-            listed = [str(x) for x in r.labels]
-            by_basic: dict[str, str] = {}
-            for label in listed:
-                b = to_basic(label)
-                if b in emotions and (b not in by_basic or label == b):
-                    by_basic[b] = label
-            if not listed:
-                by_basic = {e: e for e in emotions}
-            best, best_score = NEUTRAL, 0.0
-            for j, e in enumerate(emotions):
-                if e in by_basic and row[j] > best_score:
-                    best, best_score = by_basic[e], float(row[j])
-            out.append(best)
-        return out
-
-    def answer_yesno(self, reqs: Sequence[Request]) -> list[str]:
-        cols = [self._column(target_emotion(r)) for r in reqs]
-        s = self.scores([r.text for r in reqs])
-        return ["Yes" if s[i, c] > 0 else "No" for i, c in enumerate(cols)]
-
-    def answer_spans(self, reqs: Sequence[Request]) -> list[str]:
-        cols = [self._column(target_emotion(r)) for r in reqs]
-        ranges = [span_candidates(r.text) for r in reqs]
-        pieces = [r.text[a:b] for r, rs in zip(reqs, ranges) for a, b in rs]
-        s = self.scores(pieces)
-        out: list[str] = []
-        at = 0
-        for r, rs, c in zip(reqs, ranges, cols):
-            if not rs:
-                out.append("")
-                continue
-            k = int(np.argmax(s[at:at + len(rs), c]))
-            a, b = rs[k]
-            out.append(f'"{r.text[a:b]}"')
-            at += len(rs)
-        return out
