@@ -18,6 +18,7 @@ BACKENDS: dict[str, str] = {
     "hf": "emocause.backends.hf:HFBackend",
     "embedding": "emocause.backends.embedding:EmbeddingBackend",
     "trained": "emocause.backends.trained:TrainedBackend",
+    "finetuned": "emocause.backends.finetuned:FinetunedBackend",
 }
 
 __all__ = ["BACKENDS", "Backend", "Request", "Response", "create"]
