@@ -136,9 +136,9 @@ def test_span_answer_is_the_most_emotional_sentence_and_quoted(backend):
 
 
 # -- through the CLI --------------------------------------------------------------------------
-def test_classify_sample_offline_with_the_default_backend(tmp_path, cli):
+def test_classify_sample_offline_with_the_embedding_backend(tmp_path, cli):
     out = tmp_path / "out.csv"
-    r = cli("classify", SAMPLE, "--out", out)
+    r = cli("classify", SAMPLE, "--out", out, "--backend", "embedding")
     assert r.code == 0, r.err
     src = pd.read_csv(SAMPLE, keep_default_na=False)
     df = pd.read_csv(out, keep_default_na=False)
@@ -153,9 +153,9 @@ def test_classify_sample_offline_with_the_default_backend(tmp_path, cli):
 
 def test_causes_are_always_grounded_exactly(tmp_path, cli):
     labeled = tmp_path / "labeled.jsonl"
-    assert cli("classify", SAMPLE, "--out", labeled).code == 0
+    assert cli("classify", SAMPLE, "--out", labeled, "--backend", "embedding").code == 0
     out = tmp_path / "causes.csv"
-    r = cli("causes", labeled, "--out", out, "--emotion-col", "emotion")
+    r = cli("causes", labeled, "--out", out, "--emotion-col", "emotion", "--backend", "embedding")
     assert r.code == 0, r.err
     df = pd.read_csv(out, keep_default_na=False)
     asked = df[df["emotion"] != NEUTRAL]
@@ -171,7 +171,7 @@ def test_frustration_detect_prompt_through_the_cli(tmp_path, cli):
     pd.DataFrame({"text": ["Still broken after all this time, this is so frustrating. Nothing works.",
                            "Thanks, the new release works perfectly for us."]}).to_csv(src, index=False)
     out = tmp_path / "f.csv"
-    r = cli("classify", src, "--out", out, "--prompt", "frustration-detect")
+    r = cli("classify", src, "--out", out, "--prompt", "frustration-detect", "--backend", "embedding")
     assert r.code == 0, r.err
     df = pd.read_csv(out, keep_default_na=False)
     assert list(df["emotion_raw"]) == ["Yes", "No"]
@@ -180,5 +180,5 @@ def test_frustration_detect_prompt_through_the_cli(tmp_path, cli):
 
 def test_conflicting_model_options_are_one_line(tmp_path, cli):
     r = cli("classify", SAMPLE, "--out", tmp_path / "o.csv", "--model", "a-model",
-            "--embedding-model", "another")
+            "--embedding-model", "another", "--backend", "embedding")
     assert r.code == 2 and "disagree" in r.err and "Traceback" not in r.err

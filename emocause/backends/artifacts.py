@@ -55,6 +55,43 @@ def read_json(path: Path, where: str, limit: int = MAX_JSON_BYTES) -> Any:
         raise UsageError(f"{where}: cannot read {path.name} ({exc.strerror or exc})") from None
 
 
+#: Model formats emocause writes -> the backend that reads them (a hint when the other one is asked).
+FORMATS = {"emocause-linear-model": "trained", "emocause-finetuned-model": "finetuned"}
+MAX_DESCRIPTION_BYTES = 1024 * 1024
+
+
+def read_description(directory: Path, fmt: str, version: int,
+                     retrain: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``model.json`` of a model directory: (its document, its emotions), checked.
+
+    One line when the directory or file is missing, the format is another
+    backend's (naming that backend), the version is not ``version``, or the
+    emotions are not distinct basic emotions.  ``retrain`` is the command to suggest.
+    """
+    from emocause.emotions.taxonomy import BASIC
+
+    path = directory / "model.json"
+    if not path.exists() and not path.is_symlink():
+        what = "does not exist" if not directory.exists() else "has no model.json"
+        raise UsageError(f"model {directory} {what}; train one with `{retrain}`")
+    where = f"model {directory}"
+    doc = read_json(path, where, limit=MAX_DESCRIPTION_BYTES)
+    found = doc.get("format") if isinstance(doc, dict) else None
+    if found != fmt:
+        if found in FORMATS:
+            raise UsageError(f"{where} is an {found} directory; use --backend {FORMATS[found]} "
+                             f"--model {directory}")
+        raise UsageError(f"{where}: model.json is not an emocause model description")
+    if doc.get("version") != version:
+        raise UsageError(f"{where}: format version {doc.get('version')} is not supported (this "
+                         f"emocause reads {version}); retrain with `{retrain}`")
+    emotions = doc.get("emotions")
+    if not (isinstance(emotions, list) and emotions and all(e in BASIC for e in emotions)
+            and len(set(emotions)) == len(emotions)):
+        raise UsageError(f"{where}: model.json must list its emotions, among {', '.join(BASIC)}")
+    return doc, tuple(emotions)
+
+
 def read_array(path: Path, where: str, ndim: int | None = None,
                shape: Sequence[int | None] | None = None, limit: int = MAX_ARRAY_BYTES) -> np.ndarray:
     """A numeric ``.npy`` array, its header checked before the data is read.
@@ -98,4 +135,5 @@ def read_array(path: Path, where: str, ndim: int | None = None,
     return np.array(array, dtype=array.dtype.newbyteorder("="))
 
 
-__all__ = ["MAX_ARRAY_BYTES", "MAX_JSON_BYTES", "read_array", "read_json", "regular_file"]
+__all__ = ["FORMATS", "MAX_ARRAY_BYTES", "MAX_JSON_BYTES", "read_array", "read_description", "read_json",
+           "regular_file"]

@@ -264,28 +264,12 @@ def load(directory: str | Path) -> LinearModel:
     is checked (numeric dtype, a shape that fits the model and the file's
     size) before its data is read: :mod:`emocause.backends.artifacts`.
     """
-    from emocause.backends.artifacts import read_array, read_json, regular_file
+    from emocause.backends.artifacts import read_array, read_description, read_json, regular_file
 
     d = Path(directory).expanduser()
-    meta_path = d / "model.json"
-    if not meta_path.exists():
-        where = "does not exist" if not d.exists() else "has no model.json"
-        raise UsageError(f"model {d} {where}; pass --model DIR, a directory written by "
-                         f"`emocause train ... --model-out DIR`")
     where = f"model {d}"
-    doc = read_json(meta_path, where, limit=1024 * 1024)
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        if isinstance(doc, dict) and doc.get("format") == "emocause-finetuned-model":
-            raise UsageError(f"model {d} is a fine-tuned encoder; use --backend finetuned --model {d}")
-        raise UsageError(f"model {d}: model.json is not an emocause model description")
-    if doc.get("version") != FORMAT_VERSION:
-        raise UsageError(f"model {d}: format version {doc.get('version')} is not supported "
-                         f"(this emocause reads {FORMAT_VERSION}); retrain with `emocause train`")
+    doc, emotions = read_description(d, FORMAT, FORMAT_VERSION, "emocause train LABELED --model-out DIR")
     kind = check_kind(str(doc.get("kind")))
-    emotions = doc.get("emotions", [])
-    if not (isinstance(emotions, list) and emotions and all(e in BASIC for e in emotions)
-            and len(set(emotions)) == len(emotions)):
-        raise UsageError(f"model {d}: model.json must list its emotions, among {', '.join(BASIC)}")
     k = len(emotions)
     coef = read_array(d / "coef.npy", where, ndim=2, shape=(k, None))
     intercept = read_array(d / "intercept.npy", where, shape=(k,))

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from emocause.backends.artifacts import read_json, regular_file
+from emocause.backends.artifacts import read_description, read_json, regular_file
 from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL, check_device, resolve_model_path
 from emocause.emotions.candidates import model_text
 from emocause.emotions.taxonomy import BASIC
@@ -66,7 +66,6 @@ CARD = "README.md"
 SHIPPED = Path(__file__).resolve().parent / "models" / "emotions-minilm"
 #: Caps on an artifact's files (the shipped adapter is about 1.3 MB).
 MAX_WEIGHTS_BYTES = 256 * 1024 * 1024
-MAX_CONFIG_BYTES = 1024 * 1024
 #: Tensor dtypes an adapter may hold.
 WEIGHT_DTYPES = ("F32", "F16", "BF16")
 
@@ -398,12 +397,36 @@ def fit(base: Base, ids: Sequence[Sequence[int]], labels: np.ndarray, recipe: Re
     return model
 
 
+def inference_precision(device: str) -> str:
+    """``bf16`` where the hardware computes it natively (a CPU with AVX-512 BF16 or AMX, a CUDA GPU
+    with bf16), else ``fp32``.  On such a CPU bf16 answers twice as fast; logits move by ~0.005."""
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device == "cpu":
+        supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return "bf16" if supported is not None and supported() else "fp32"
+    return "fp32"
+
+
+#: Padded tokens per inference batch: small batches stay in the CPU's caches (measured fastest).
+CPU_TOKENS_PER_BATCH = 2048
+GPU_TOKENS_PER_BATCH = 65536
+
+
 def logits(model: Any, ids: Sequence[Sequence[int]], pad_id: int, device: str = "cpu",
-           tokens_per_batch: int = 8192) -> np.ndarray:
-    """(n x k) logits, one forward pass per comment in length-sorted batches, input order kept."""
+           tokens_per_batch: int | None = None, precision: str = "fp32") -> np.ndarray:
+    """(n x k) logits, one forward pass per comment in length-sorted batches, input order kept.
+
+    ``precision`` ``bf16`` runs under autocast (see :func:`inference_precision`);
+    cross-validation uses ``fp32`` so thresholds do not depend on the machine.
+    """
+    if tokens_per_batch is None:
+        tokens_per_batch = GPU_TOKENS_PER_BATCH if device.startswith("cuda") else CPU_TOKENS_PER_BATCH
     out = np.zeros((len(ids), int(model.head.out_features)), dtype=np.float32)
     lengths = [len(x) for x in ids]
-    with torch.inference_mode():
+    autocast = torch.autocast(device.split(":")[0], dtype=torch.bfloat16) if precision == "bf16" \
+        else contextlib.nullcontext()
+    with torch.inference_mode(), autocast:
         for batch in inference_batches(lengths, tokens_per_batch):
             input_ids, mask = pad([ids[i] for i in batch], pad_id, device)
             out[batch] = model(input_ids, mask).float().cpu().numpy()
@@ -601,22 +624,8 @@ def read_artifact(directory: str | Path) -> Artifact:
 
     d = Path(directory).expanduser()
     where = f"model {d}"
-    if not (d / CONFIG).exists():
-        what = "does not exist" if not d.exists() else f"has no {CONFIG}"
-        raise UsageError(f"model {d} {what}; train one with `emocause train LABELED --kind finetune "
-                         f"--model-out DIR`")
-    doc = read_json(d / CONFIG, where, limit=MAX_CONFIG_BYTES)
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        if isinstance(doc, dict) and doc.get("format") == "emocause-linear-model":
-            raise UsageError(f"model {d} is a linear baseline; use --backend trained --model {d}")
-        raise UsageError(f"{where}: {CONFIG} is not an emocause fine-tuned model description")
-    if doc.get("version") != FORMAT_VERSION:
-        raise UsageError(f"{where}: format version {doc.get('version')} is not supported (this emocause "
-                         f"reads {FORMAT_VERSION}); retrain with `emocause train --kind finetune`")
-    emotions = doc.get("emotions")
-    if not (isinstance(emotions, list) and emotions and all(e in BASIC for e in emotions)
-            and len(set(emotions)) == len(emotions)):
-        raise UsageError(f"{where}: {CONFIG} must list its emotions, among {', '.join(BASIC)}")
+    doc, emotions = read_description(d, FORMAT, FORMAT_VERSION,
+                                     "emocause train LABELED --kind finetune --model-out DIR")
     recipe = Recipe.from_dict(doc.get("recipe") if isinstance(doc.get("recipe"), dict) else {}, where)
     base = doc.get("base")
     if not (isinstance(base, dict) and isinstance(base.get("name"), str) and base["name"]
@@ -643,7 +652,7 @@ def read_artifact(directory: str | Path) -> Artifact:
         if not (name.startswith("head.") or (name.startswith("encoder.") and ".lora_" in name)):
             raise UsageError(f"{where}: unexpected tensor {name!r} in {WEIGHTS}")
     del size
-    return Artifact(d, doc, recipe, tuple(emotions),
+    return Artifact(d, doc, recipe, emotions,
                     np.array([float(thresholds[e]) for e in emotions]), state)
 
 
