@@ -337,3 +337,15 @@ def test_saved_and_loaded_model_gives_the_trained_logits(tiny_base, tmp_path):
                                rtol=1e-4, atol=1e-5)
     untrained = finetune.logits(finetune.build(base, recipe).train(False), ids, base.tokenizer.pad_token_id)
     assert np.abs(untrained - expected).max() > 0.1  # training changed the adapters and the head
+
+
+def test_report_device_cuda_is_one_line_before_any_work(tmp_path, cli):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    src = tmp_path / "causes.csv"
+    pd.DataFrame({"text": ["x"] * 3, "cause": ["the build is red"] * 3}).to_csv(src, index=False)
+    r = cli("report", src, "--from-causes", "--out", tmp_path / "r", "--device", "cuda")
+    assert r.code == 2 and "CUDA is not available" in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "r").exists()

@@ -133,6 +133,10 @@ def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | No
         raise UsageError(f"--algorithm must be one of {', '.join(clustering.ALGORITHMS)}, got {algorithm!r}")
     if not 0.0 < eps < 2.0:
         raise UsageError(f"--eps is a cosine distance between 0 and 2, got {eps}")
+    if config.resolve("device", device):
+        from emocause.backends.encoders import check_device
+
+        check_device(config.resolve("device", device))  # the one device check, before any work
     if repo:
         from emocause.sources.records import parse_repo
 
