@@ -3,7 +3,8 @@
 Precedence, highest first: command-line option, environment variable
 (``EMOCAUSE_BACKEND``, ``EMOCAUSE_MODEL``), the config file
 (``$EMOCAUSE_CONFIG`` or ``<user config dir>/emocause/config.toml``), and the
-built-in default, the offline ``embedding`` backend.  Whatever is chosen, the
+built-in default, the offline ``finetuned`` backend (the fine-tuned model
+shipped in the package).  Whatever is chosen, the
 manifest records what actually ran.  Secrets never belong in this file: API keys
 and tokens are read from the environment only.
 
@@ -26,7 +27,7 @@ from platformdirs import user_config_dir
 
 from emocause.errors import UsageError
 
-DEFAULT_BACKEND = "embedding"
+DEFAULT_BACKEND = "finetuned"
 KNOWN_KEYS = {"backend", "model", "base_url", "concurrency", "device", "batch_size",
               "embedding_model", "platform", "cache"}
 

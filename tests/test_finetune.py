@@ -87,7 +87,7 @@ def tiny_model(tiny_base, tmp_path_factory) -> Path:
     out = work / "model"
     assert main(["train", str(labeled), "--kind", "finetune", "--base", str(tiny_base),
                  "--model-out", str(out), "--cv", "2", "--epochs", "10", "--learning-rate", "0.01",
-                 "--max-length", "16", "--threads", "1", "--folds-out", str(work / "folds")]) == 0
+                 "--max-length", "16", "--lora-r", "8", "--threads", "1", "--folds-out", str(work / "folds")]) == 0
     return out
 
 
@@ -122,7 +122,7 @@ def test_training_is_bit_for_bit_reproducible(tiny_model, tiny_base, tmp_path, c
     labelled_frame().to_csv(labeled, index=False)
     out = tmp_path / "again"
     r = cli("train", labeled, "--kind", "finetune", "--base", tiny_base, "--model-out", out,
-            "--cv", "2", "--epochs", "10", "--learning-rate", "0.01", "--max-length", "16",
+            "--cv", "2", "--epochs", "10", "--learning-rate", "0.01", "--max-length", "16", "--lora-r", "8",
             "--threads", "1")
     assert r.code == 0, r.err
     for name in ("adapter.safetensors", "model.json", "README.md"):

@@ -79,17 +79,17 @@ class Recipe:
 
     base: str = DEFAULT_EMBEDDING_MODEL
     max_length: int = 128
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 16
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     weight_decay: float = 0.01
     warmup: float = 0.1
-    lora_r: int = 8
-    lora_alpha: int = 16
+    lora_r: int = 16
+    lora_alpha: int = 32
     lora_dropout: float = 0.1
     head_dropout: float = 0.1
     folds: int = 5
-    neutral_share: float = 0.15
+    neutral_share: float = 0.35
     seed: int = 0
     threads: int = 1
 
@@ -468,6 +468,18 @@ def choose_thresholds(probs: np.ndarray, labels: np.ndarray, neutral_share: floa
         best = np.flatnonzero(np.isclose(scores, scores.max()))
         out[j] = THRESHOLD_GRID[best[len(best) // 2]]
     return out
+
+
+#: Neutral shares for which the thresholds are also stored (``thresholds_by_neutral_share``), so a
+#: user who knows their data's share picks thresholds without retraining.
+NEUTRAL_SHARES = tuple(round(x, 2) for x in np.arange(0.05, 0.751, 0.05))
+
+
+def thresholds_by_neutral_share(probs: np.ndarray, labels: np.ndarray,
+                                emotions: Sequence[str]) -> dict[str, dict[str, float]]:
+    """The thresholds :func:`choose_thresholds` gives for each share in :data:`NEUTRAL_SHARES`."""
+    return {f"{s:.2f}": {e: float(t) for e, t in zip(emotions, choose_thresholds(probs, labels, s))}
+            for s in NEUTRAL_SHARES}
 
 
 def cv_report(probs: np.ndarray, labels: np.ndarray, thresholds: np.ndarray,

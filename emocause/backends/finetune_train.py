@@ -96,6 +96,8 @@ def train(tables: Sequence[LabeledTable], out: Path, recipe: finetune.Recipe, de
                                                 labels[np.array(groups) == str(k)], thresholds, BASIC,
                                                 recipe.neutral_share)
             for k, table in enumerate(tables)} if len(tables) > 1 else None
+        cv_figures["thresholds_by_neutral_share"] = finetune.thresholds_by_neutral_share(
+            cv.probs, labels, BASIC)
     else:
         thresholds = np.full(len(BASIC), 0.5)
     model = finetune.fit(base, ids, labels, recipe, device, progress, what="final fit")

@@ -150,16 +150,16 @@ def register(app: typer.Typer) -> None:
             "--cv", min=0, max=20, help="K-fold cross-validation: reported for tfidf-svm and "
             "embedding-logreg (default 0 = off); for finetune it chooses the thresholds "
             "(default 5; 0 = thresholds 0.5).", show_default=False)] = None,
-        epochs: Annotated[int, typer.Option("--epochs", min=1, max=100, help="finetune: epochs.")] = 4,
+        epochs: Annotated[int, typer.Option("--epochs", min=1, max=100, help="finetune: epochs.")] = 6,
         learning_rate: Annotated[float, typer.Option("--learning-rate", help="finetune: peak AdamW "
-                                                     "learning rate.")] = 5e-4,
+                                                     "learning rate.")] = 1e-3,
         lora_r: Annotated[int, typer.Option("--lora-r", min=1, max=1024, help="finetune: LoRA rank "
-                                            "(alpha is twice the rank).")] = 8,
+                                            "(alpha is twice the rank).")] = 16,
         max_length: Annotated[int, typer.Option("--max-length", min=8, max=4096,
                                                 help="finetune: tokens read per comment.")] = 128,
         neutral_share: Annotated[float, typer.Option(
             "--neutral-share", help="finetune: share of comments without emotion the thresholds "
-            "are chosen for (the cross-validation data is reweighted to it).")] = 0.15,
+            "are chosen for (the cross-validation data is reweighted to it).")] = 0.35,
         threads: Annotated[int, typer.Option("--threads", min=1, max=1024, help="finetune: CPU threads "
                                              "(the result is bit-identical for a given count).")] = 1,
         folds_out: Annotated[Optional[Path], typer.Option(
