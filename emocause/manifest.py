@@ -53,6 +53,9 @@ def write_manifest(out: str | Path, command: str, **fields: Any) -> Path:
         "output": str(out),
         **_scrub(fields),
     }
+    if str(out) == "-":  # the table went to stdout: the manifest goes to stderr, one JSON line
+        print("manifest: " + json.dumps(data, default=str, ensure_ascii=True), file=sys.stderr)
+        return Path("<stderr>")
     path = manifest_path(out) if not Path(out).is_dir() else Path(out) / "manifest.json"
     write_text(path, json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
     return path

@@ -414,7 +414,7 @@ def _parse_csv(text: IO[str], name: str, sep: str | None, bad_lines: str) -> _Pa
     sniffed = sep is None
     sep = sep or _sniff_separator(first)
     reader = csv.reader(itertools.chain([first], text), delimiter=sep, strict=True)
-    start = 1 + blank
+    prev = blank  # the last line read; a record starts on the line after
     try:
         header = next(reader)
         ncol = len(header)
@@ -437,7 +437,7 @@ def _parse_csv(text: IO[str], name: str, sep: str | None, bad_lines: str) -> _Pa
                     f"--bad-lines skip to skip and count such lines")
     except csv.Error as exc:
         if "end of data" in str(exc):
-            raise UsageError(f"{name} line {start}: a quoted value opened here never closes (an unbalanced "
+            raise UsageError(f"{name} line {prev + 1}: a quoted value opened here never closes (an unbalanced "
                              f'" quote); the rest of the file would be read into it') from None
         raise UsageError(f"{name} line {reader.line_num + blank}: malformed CSV ({exc})") from None
     return _Parsed(pd.DataFrame(rows, columns=_column_names(header), dtype=str), sep, tuple(skipped))

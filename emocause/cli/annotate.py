@@ -34,7 +34,8 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     if kind == "causes" and template.task != "span":
         raise UsageError(f"prompt {template.name!r} is a {template.task} prompt; causes needs a span "
                          f"prompt such as 'cause' or 'frustration-cause'")
-    df = tabular.read_table(input)
+    loaded = tabular.load_table(input)
+    df = loaded.frame
     where = str(input)
     tcol = tabular.pick_column(df, text_col, tabular.TEXT_COLUMNS, "text", where)
     icol = tabular.pick_column(df, id_col, tabular.ID_COLUMNS, "id", where, required=False)
@@ -69,6 +70,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
         counts["emotions"] = {str(k): int(v) for k, v in result["emotion"].value_counts().items()}
     else:
         counts["grounded"] = int(result["cause_grounded"].fillna(False).astype(bool).sum())
+    counts["skipped_lines"] = len(loaded.skipped_lines)
     manifest = write_manifest(
         out, kind, **model_backend.describe(),
         prompt={"name": template.name, "sha256": template.sha256, "task": template.task,
@@ -76,7 +78,8 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
         parameters={"platform": platform, "text_col": tcol, "id_col": icol, "limit": limit,
                     "max_chars": max_chars, "emotion": emotion, "emotion_col": emotion_col,
                     "cache": None if store is None else str(store.path)},
-        input={"path": str(input), "sha256": file_sha256(input), "rows": len(df)},
+        input={"path": str(input), "sha256": file_sha256(input), "rows": len(df),
+               "table": loaded.describe()},
         started=started, finished=now(), counts=counts)
     rows = {"rows": stats.rows, "skipped (empty)": stats.skipped, "truncated": stats.truncated,
             "cached": stats.cached, "sent": stats.sent, "retried": stats.retried,
@@ -85,6 +88,8 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
             "seconds": stats.seconds}
     if kind == "causes":
         rows["grounded"] = counts["grounded"]
+    if loaded.skipped_lines:
+        rows["malformed lines skipped"] = len(loaded.skipped_lines)
     summary(f"{kind}: {model_backend.name}:{model_backend.model} -> {out}", rows)
     if stats.errors:
         info("errors: " + ", ".join(f"{k} x{v}" for k, v in stats.errors.items()) +
@@ -149,6 +154,7 @@ def register(app: typer.Typer) -> None:
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
         max_chars: o.MaxChars = 4000, dry_run: o.DryRun = False,
+        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
     ) -> None:
         """Label each comment's emotion zero-shot; adds emotion_raw, emotion_label, emotion, emotion_status.
 
@@ -156,9 +162,10 @@ def register(app: typer.Typer) -> None:
         (an answer outside the prompt's list).  Answers are cached: rerunning after an
         interruption sends only what is missing.
         """
-        _run("classify", input, out, prompt, backend, model, base_url, concurrency, temperature,
-             device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
-             limit, max_chars, dry_run, retries=retries)
+        with o.reading_tables(encoding, sep, bad_lines):
+            _run("classify", input, out, prompt, backend, model, base_url, concurrency, temperature,
+                 device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
+                 limit, max_chars, dry_run, retries=retries)
 
     @app.command()
     def causes(
@@ -177,6 +184,7 @@ def register(app: typer.Typer) -> None:
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
         max_chars: o.MaxChars = 4000, dry_run: o.DryRun = False,
+        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
     ) -> None:
         """Extract the span that causes each comment's emotion, grounded in the comment.
 
@@ -184,6 +192,8 @@ def register(app: typer.Typer) -> None:
         answer), cause_start/cause_end (character offsets), cause_grounded,
         cause_match (exact, normalized, fuzzy or none) and cause_status.
         """
-        _run("causes", input, out, prompt, backend, model, base_url, concurrency, temperature,
-             device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
-             limit, max_chars, dry_run, emotion=emotion, emotion_col=emotion_col, retries=retries)
+        with o.reading_tables(encoding, sep, bad_lines):
+            _run("causes", input, out, prompt, backend, model, base_url, concurrency, temperature,
+                 device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
+                 limit, max_chars, dry_run, emotion=emotion, emotion_col=emotion_col,
+                 retries=retries)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from emocause.cli import options as o
 from emocause.errors import UsageError
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -372,6 +373,7 @@ def emotions_cmd(
         "--compare-col", help="Label column(s) of --compare (default: --pred-col).",
         show_default=False)] = None,
     fmt: Format = "table",
+    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
 ) -> None:
     """Per-emotion precision, recall, F1 and support, macro/micro averages, bootstrap CIs.
 
@@ -381,8 +383,9 @@ def emotions_cmd(
     Hallucination and empty mean no emotion. Rows join on the id column.
     """
     _check_format(fmt)
-    report, warnings = emotions_report(gold, pred, gold_col, pred_col, id_col, bootstrap, seed,
-                                       compare, compare_col)
+    with o.reading_tables(encoding, sep, bad_lines):
+        report, warnings = emotions_report(gold, pred, gold_col, pred_col, id_col, bootstrap, seed,
+                                           compare, compare_col)
     _emit(report, warnings, "emotions", fmt)
 
 
@@ -401,6 +404,7 @@ def causes_cmd(
         "--text-col", help="Comment text, for the grounded share (default: detected in --pred, "
         "then --gold: text, Text, modified_comment, ...).", show_default=False)] = None,
     bootstrap: Bootstrap = 1000, seed: Seed = 0, fmt: Format = "table",
+    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
 ) -> None:
     """BLEU-1..4 of predicted cause spans, token F1, exact match, span lengths, grounded share.
 
@@ -408,8 +412,9 @@ def causes_cmd(
     signature; --bleu paper reproduces the paper's computation (GPT-4 BLEU-2 = 0.598).
     """
     _check_format(fmt)
-    report, warnings = causes_report(gold, pred, gold_col, pred_col, id_col, text_col, bleu,
-                                     bootstrap, seed)
+    with o.reading_tables(encoding, sep, bad_lines):
+        report, warnings = causes_report(gold, pred, gold_col, pred_col, id_col, text_col, bleu,
+                                         bootstrap, seed)
     _emit(report, warnings, "causes", fmt)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -78,3 +80,36 @@ def open_cache(path: Path | None, no_cache: bool):  # -> Cache | None
     from emocause.annotate.cache import Cache, default_path
 
     return Cache(path or config.resolve("cache") or default_path())
+
+
+# ---------------------------------------------------------------- reading tables (emocause.tables)
+
+class BadLines(str, Enum):
+    error = "error"
+    skip = "skip"
+
+
+Encoding = Annotated[Optional[str], typer.Option(
+    "--encoding", help="Text encoding of input tables (default: UTF-8, else detected with "
+    "charset-normalizer; a note says which).", show_default=False)]
+Sep = Annotated[Optional[str], typer.Option(
+    "--sep", help="CSV separator (default: detected from the header line among , tab ; |; "
+    "write tab as \\t).", show_default=False)]
+BadLinesOpt = Annotated[BadLines, typer.Option(
+    "--bad-lines", help="A CSV line with more or fewer fields than the header, or a JSONL line "
+    "that is not an object: error (stop, naming the line) or skip (skip and count it).")]
+
+
+def reading_tables(encoding: str | None, sep: str | None,
+                   bad_lines: BadLines | str) -> AbstractContextManager[Any]:
+    """Apply ``--encoding/--sep/--bad-lines`` to every table the command reads; notes (lines
+    skipped, an encoding detected) are printed as each table is read."""
+    from emocause import tables
+    from emocause.progress import info
+
+    def notes(table: tables.Table) -> None:
+        for line in table.notes():
+            info(f"note: {line}")
+
+    return tables.using(tables.TableOptions(encoding=encoding, sep=sep, bad_lines=getattr(
+        bad_lines, "value", bad_lines), on_read=notes))

@@ -361,6 +361,7 @@ def register(app: typer.Typer) -> None:
             "source, else github).", show_default=False)] = None,
         cache: o.CachePath = None, no_cache: o.NoCache = False, limit: o.Limit = None,
         max_chars: o.MaxChars = 4000,
+        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
     ) -> None:
         """Map what causes an emotion (default: Frustration) in a project, clustered into themes.
 
@@ -372,7 +373,8 @@ def register(app: typer.Typer) -> None:
         Writes report.html (self-contained), report.md, clusters.csv, summary.json and
         manifest.json into --out.
         """
-        run(input, out, emotion, roles, since, until, from_causes, text_col, cause_col, date_col,
-            role_col, url_col, emotion_col, repo, title, eps, min_samples, min_cluster_size,
-            algorithm, embedding_model, backend, model, base_url, concurrency, retries,
-            temperature, device, batch_size, platform, cache, no_cache, limit, max_chars)
+        with o.reading_tables(encoding, sep, bad_lines):
+            run(input, out, emotion, roles, since, until, from_causes, text_col, cause_col, date_col,
+                role_col, url_col, emotion_col, repo, title, eps, min_samples, min_cluster_size,
+                algorithm, embedding_model, backend, model, base_url, concurrency, retries,
+                temperature, device, batch_size, platform, cache, no_cache, limit, max_chars)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from emocause.cli import options as o
 from emocause.errors import UsageError
 
 scrape_app = typer.Typer(
@@ -236,6 +237,7 @@ def preprocess_cmd(
     into: Annotated[str, typer.Option("--into", help="Column for the preprocessed text.")] = "text",
     platform: Annotated[str, typer.Option(
         "--platform", help="github, mail, or auto (mail where a `kind` column says mail).")] = "auto",
+    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
 ) -> None:
     """Rewrite text the way the labeled GitHub dataset was written.
 
@@ -247,13 +249,15 @@ def preprocess_cmd(
     from emocause.manifest import write_manifest
     from emocause.sources.preprocess import KINDS, placeholder_counts, preprocess
     from emocause.progress import bar, summary
-    from emocause.tables import (TEXT_COLUMNS, as_text, pick_column, read_table, table_format,
+    from emocause.tables import (TEXT_COLUMNS, as_text, load_table, pick_column, table_format,
                                   write_table)
 
     if platform not in (*KINDS, "auto"):
         raise UsageError(f"--platform {platform!r}: choose github, mail or auto")
     table_format(out)
-    df = read_table(input)
+    with o.reading_tables(encoding, sep, bad_lines):
+        loaded = load_table(input)
+    df = loaded.frame
     if text_col is None and "body" in df.columns:
         text_col = "body"
     col = pick_column(df, text_col, TEXT_COLUMNS, "text", str(input))
@@ -275,7 +279,7 @@ def preprocess_cmd(
     tokens = placeholder_counts(result)
     changed = sum(a != b for a, b in zip(raw, result))
     write_manifest(out, "preprocess", input=str(input), text_col=col, into=into, platform=platform,
-                   rows=len(df), changed=changed, placeholders=tokens)
+                   rows=len(df), changed=changed, placeholders=tokens, table=loaded.describe())
     summary(f"preprocess -> {out}", {"rows": len(df), "text column": col, "written to": into,
                                       "changed": changed, **{f"{k} placed": v for k, v in tokens.items()},
                                       "mail rows": kinds.count("mail")})

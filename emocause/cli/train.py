@@ -99,6 +99,7 @@ def register(app: typer.Typer) -> None:
                                                 help="embedding-logreg: texts per embedding batch.")] = 64,
         cv: Annotated[int, typer.Option("--cv", min=0, max=20,
                                         help="Also report K-fold cross-validated F1 (0 = off).")] = 0,
+        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
     ) -> None:
         """Train one binary classifier per basic emotion, for `--backend trained --model DIR`.
 
@@ -110,4 +111,5 @@ def register(app: typer.Typer) -> None:
         """
         if cv == 1:
             raise UsageError("--cv needs at least 2 folds (or 0 to skip cross-validation)")
-        _train(labeled, model_out, kind, text_col, seed, embedding_model, device, batch_size, cv)
+        with o.reading_tables(encoding, sep, bad_lines):
+            _train(labeled, model_out, kind, text_col, seed, embedding_model, device, batch_size, cv)
