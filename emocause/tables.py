@@ -27,6 +27,7 @@ import json
 import lzma
 import math
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -231,6 +232,7 @@ class _Source:
         self.stdio = is_stdio(path)
         self.name = "<stdin>" if self.stdio else str(path)
         self._data: bytes | None = None
+        self.compression: str | None = None
         if self.stdio:
             global _STDIN_TAKEN
             if _STDIN_TAKEN:
@@ -238,20 +240,31 @@ class _Source:
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("input '-' reads a table from stdin: pipe one in (e.g. `< comments.csv`)")
             _STDIN_TAKEN = True
-            data = sys.stdin.buffer.read()
-            self.compression = _sniff_compression(data[:8])
-            if self.compression:
-                with self._guard():
-                    data = _decompressing(io.BytesIO(data), self.compression).read()
-            self._data = data
-            self.format = _sniff_format(data)
-        else:
-            self.path = Path(path)
-            self.format = table_format(self.path)
-            self.compression = compression_of(self.path)
-            if self.compression is None and self.format != "parquet":
-                with self.path.open("rb") as f:
-                    self.compression = _sniff_compression(f.read(8))
+            self._take(sys.stdin.buffer)
+            self.format = _sniff_format(self._data or b"")
+            return
+        self.path = Path(path)
+        self.format = table_format(self.path)
+        mode = self.path.stat().st_mode
+        if stat.S_ISFIFO(mode):  # a pipe can be read once: keep its bytes
+            with self.path.open("rb") as f:
+                self._take(f)
+            return
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{self.name}: not a regular file (a device or socket)")
+        self.compression = compression_of(self.path)
+        if self.compression is None and self.format != "parquet":
+            with self.path.open("rb") as f:
+                self.compression = _sniff_compression(f.read(8))
+
+    def _take(self, stream: IO[bytes]) -> None:
+        """Keep all of a once-readable stream, decompressed (compression by magic number)."""
+        data = stream.read()
+        self.compression = _sniff_compression(data[:8])
+        if self.compression:
+            with self._guard():
+                data = _decompressing(io.BytesIO(data), self.compression).read()
+        self._data = data
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
@@ -275,6 +288,11 @@ class _Source:
     def read_bytes(self) -> bytes:
         with self.open() as f:
             return f.read()
+
+    @property
+    def buffered(self) -> bool:
+        """Whether the bytes are held in memory (stdin, a pipe)."""
+        return self._data is not None
 
 
 def _sniff_format(data: bytes) -> str:
@@ -556,7 +574,7 @@ def load_table(path: str | Path, options: TableOptions | None = None) -> Table:
 
 def _read_parquet(src: _Source) -> pd.DataFrame:
     try:
-        if src.stdio:
+        if src.buffered:
             return pd.read_parquet(io.BytesIO(src.read_bytes()))
         return pd.read_parquet(src.path)
     except (ValueError, OSError, TypeError) as exc:

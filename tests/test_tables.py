@@ -315,3 +315,18 @@ def test_options_validate():
     assert tables.TableOptions(encoding="LATIN1").encoding == "iso8859-1"
     with pytest.raises(UsageError):
         tables.TableOptions(bad_lines="ignore")
+
+
+def test_a_pipe_is_read_once_and_a_device_is_refused(cli, tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(b"id;body\n1;hi @bob\n"))
+    writer.start()
+    r = cli("preprocess", fifo, "--out", tmp_path / "o.csv")
+    writer.join(10)
+    assert r.code == 0, r.err
+    assert list(pd.read_csv(tmp_path / "o.csv", dtype=str)["text"]) == ["hi [USER]"]
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    one_line_error(cli("preprocess", tmp_path / "zero.csv", "--out", tmp_path / "o2.csv"), "not a regular file")
