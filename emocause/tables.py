@@ -38,7 +38,7 @@ from typing import IO, Any
 import pandas as pd
 
 from emocause.errors import UsageError
-from emocause.files import atomic_path
+from emocause.files import atomic_path, check_writable
 
 #: Column names tried, in order, when ``--text-col`` is not given.
 TEXT_COLUMNS = ("text", "Text", "body", "Body", "modified_comment", "Comment", "comment",
@@ -180,6 +180,14 @@ def table_format(path: str | Path) -> str:
     if FORMATS[ext] == "parquet" and compression:
         raise UsageError(f"{name}: Parquet compresses internally; drop the {Path(path).suffix} extension")
     return FORMATS[ext]
+
+
+def check_output(path: str | Path, option: str = "--out") -> str:
+    """Before any work: the output's format is known and its folder writable (``-`` is stdout)."""
+    fmt = table_format(path)
+    if not is_stdio(path):
+        check_writable(path, option)
+    return fmt
 
 
 def compression_of(path: str | Path) -> str | None:

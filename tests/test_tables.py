@@ -330,3 +330,37 @@ def test_a_pipe_is_read_once_and_a_device_is_refused(cli, tmp_path):
     assert list(pd.read_csv(tmp_path / "o.csv", dtype=str)["text"]) == ["hi [USER]"]
     (tmp_path / "zero.csv").symlink_to("/dev/zero")
     one_line_error(cli("preprocess", tmp_path / "zero.csv", "--out", tmp_path / "o2.csv"), "not a regular file")
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder nobody can write to; root ignores modes, so it is also made immutable."""
+    import shutil
+    import stat
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    immutable = False
+    if os.geteuid() == 0:
+        immutable = bool(shutil.which("chattr")) and subprocess.run(
+            ["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        if not immutable:
+            folder.chmod(0o755)
+            pytest.skip("running as root on a file system without chattr +i")
+    yield folder
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    folder.chmod(0o755)
+
+
+def test_an_unwritable_output_folder_is_one_line_before_any_work(cli, tmp_path, read_only_dir):
+    src = write(tmp_path / "in.csv", "id,text\n1,hello\n")
+    with FakeOpenAI() as server:
+        r = cli("classify", src, "--out", read_only_dir / "o.csv", "--backend", "openai", "--model", "m",
+                "--base-url", server.url)
+        one_line_error(r, "is not writable")
+        assert server.count == 0
+    one_line_error(cli("preprocess", src, "--out", read_only_dir / "sub" / "o.csv.gz"), "is not writable")
+    with pytest.raises(UsageError, match="cannot write"):  # and a write that fails anyway is one line
+        tables.write_table(pd.DataFrame({"a": [1]}), read_only_dir / "x.parquet")

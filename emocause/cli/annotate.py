@@ -27,7 +27,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     from emocause.progress import info, summary
 
     started = now()
-    tabular.table_format(out)  # fail early on an unusable output name
+    tabular.check_output(out)  # fail early on an unusable output name or folder
     template = prompts.load(prompt)
     if kind == "classify" and template.task == "span":
         raise UsageError(f"prompt {template.name!r} extracts spans; use `emocause causes`, or a label prompt")

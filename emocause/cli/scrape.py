@@ -53,9 +53,9 @@ class ScrapeSession:
 
     def __init__(self, out: Path, identity: dict[str, Any], window: Any, command: str,
                  params: dict[str, Any]) -> None:
-        from emocause.tables import table_format
+        from emocause.tables import check_output
 
-        table_format(out)  # refuse an unknown extension before any request
+        check_output(out)  # refuse an unknown extension or unwritable folder before any request
         if out.exists() and out.is_dir():
             raise UsageError(f"--out {out} is a directory; give a file name like {out}/records.csv")
         self.out, self.identity, self.window = out, identity, window
@@ -249,12 +249,12 @@ def preprocess_cmd(
     from emocause.manifest import write_manifest
     from emocause.sources.preprocess import KINDS, placeholder_counts, preprocess
     from emocause.progress import bar, summary
-    from emocause.tables import (TEXT_COLUMNS, as_text, load_table, pick_column, table_format,
+    from emocause.tables import (TEXT_COLUMNS, as_text, check_output, load_table, pick_column,
                                   write_table)
 
     if platform not in (*KINDS, "auto"):
         raise UsageError(f"--platform {platform!r}: choose github, mail or auto")
-    table_format(out)
+    check_output(out)
     with o.reading_tables(encoding, sep, bad_lines):
         loaded = load_table(input)
     df = loaded.frame
