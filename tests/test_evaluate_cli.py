@@ -45,7 +45,8 @@ def expected_matrices():
     """Gold and prediction matrices in BASIC order for the fixtures above."""
     g = {"1": {"Anger"}, "2": {"Love"}, "3": {"Fear"}, "4": {"Joy"}, "5": {"Love", "Surprise"}, "6": set(),
          "7": {"Sadness"}, "8": {"Anger"}}
-    p = {"1": {"Anger"}, "2": {"Love"}, "3": set(), "4": {"Joy"}, "5": {"Love", "Surprise"}, "6": set(),
+    # "gratitude" is Love under the default mapping (the gold data's guide; issue 15 corrected Joy)
+    p = {"1": {"Anger"}, "2": {"Love"}, "3": set(), "4": {"Love"}, "5": {"Love", "Surprise"}, "6": set(),
          "7": set(), "8": set()}
     ids = [str(i) for i in range(1, 9)]
     y = np.array([[e in g[i] for e in BASIC] for i in ids])

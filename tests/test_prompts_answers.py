@@ -8,7 +8,7 @@ from emocause.errors import UsageError
 from emocause.emotions.grounding import ground
 from emocause.emotions.taxonomy import LABEL_SETS
 
-FAMILIES = {"basic": 6, "goemotions": 27, "secondary": 29, "all-levels": 135}
+FAMILIES = {"basic": 6, "goemotions": 27, "secondary": 35, "all-levels": 140}
 
 
 @pytest.mark.parametrize("name,n", FAMILIES.items())
@@ -43,7 +43,7 @@ def test_user_template_file_without_header(tmp_path: Path):
     assert t.task == "span" and t.name == "mine"
     g = tmp_path / "label.txt"
     g.write_text("Label this: {text}")
-    assert prompts.load(str(g)).task == "label" and len(prompts.load(str(g)).labels) == 135
+    assert prompts.load(str(g)).task == "label" and len(prompts.load(str(g)).labels) == 140
 
 
 def test_bad_prompt_names_and_files():
@@ -57,10 +57,12 @@ def test_bad_prompt_names_and_files():
     ("all-levels", "Annoyance", "Annoyance", "Anger"),
     ("all-levels", "worry.", "Worry", "Fear"),
     ("all-levels", "Neutral", "Neutral", "Neutral"),
-    ("all-levels", "Gratitude", "Unparsed", "Unparsed"),
+    # a known name the prompt did not list maps anyway, as the paper did (issue 15; was Unparsed)
+    ("all-levels", "Gratitude", "Gratitude", "Love"),
     ("basic", "Sadness", "Sadness", "Sadness"),
-    ("basic", "Frustration", "Unparsed", "Unparsed"),
-    ("goemotions", "Admiration", "Admiration", "Love"),
+    ("basic", "Frustration", "Frustration", "Anger"),
+    ("basic", "Appreciation", "Unparsed", "Unparsed"),
+    ("goemotions", "Admiration", "Admiration", "Joy"),   # the gold data's guide (issue 15; was Love)
     ("goemotions", "curiosity", "Curiosity", "Surprise"),
     ("secondary", "Exasperation", "Exasperation", "Anger"),
     ("secondary", "Nervousness!", "Nervousness", "Fear"),

@@ -7,11 +7,14 @@ Three label formats are understood, on either side:
   column mapped to an emotion with ``COLUMN=Emotion`` (``label=Anger`` for the
   JIRA files);
 * **one label column**: ``Joy``, ``Annoyance``, ``gratitude``, ``Neutral``...;
-* **comma-separated labels** in that column: ``Surprise, Love`` (also ``;`` or ``|``).
+* **comma-separated labels** in that column: ``Surprise, Love`` (also ``;`` or ``|``);
+* **raw model answers** in that column, parsed exactly as ``classify`` parses
+  them when the prompt family that produced them is named (``answers=``).
 
-Label names are mapped to the six basic emotions through :mod:`emocause.emotions.taxonomy`
-(any Shaver level, GoEmotions category, or adjective form: "Annoyance" and
-"annoyed" count as Anger).  ``Neutral``, ``Unparsed``, ``Hallucination``,
+Label names are mapped to the six basic emotions by a named mapping of
+:mod:`emocause.emotions.taxonomy` (any name of the paper's lists, or a form of
+one: "Annoyance" and "annoyed" count as Anger); parsing lives in
+:mod:`emocause.emotions.answers`.  ``Neutral``, ``Unparsed``, ``Hallucination``,
 ``None`` and empty cells mean "no emotion".  A name the taxonomy does not know
 also counts as no emotion, and is reported, so a typo never passes silently.
 
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from emocause.emotions import answers as parsing
 from emocause.emotions import taxonomy
 from emocause.errors import UsageError
 from emocause.tables import ID_COLUMNS, as_text, require_columns
@@ -41,7 +45,6 @@ LABEL_COLUMNS = ("emotion", "emotions", "Emotion", "Emotions", "label", "labels"
                  "prediction", "pred", "predicted", "Prediction")
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f", ""}
-_NO_EMOTION_LOWER = {x.lower() for x in taxonomy.NO_EMOTION}
 _BASIC_LOWER = {b.lower(): b for b in taxonomy.BASIC}
 
 
@@ -158,49 +161,55 @@ def _check_binary(df: pd.DataFrame, spec: LabelSpec, where: str) -> None:
 
 @dataclass
 class LabelMatrix:
-    """Labels as an ``(n, len(emotions))`` bool matrix, plus names that mapped to nothing."""
+    """Labels as an ``(n, len(emotions))`` bool matrix, plus names that mapped to nothing.
+
+    For raw answers, ``statuses`` counts ok / off-list / unparsed answers (Neutral
+    counts as ok), ``off_list`` the known names the prompt did not offer and
+    ``unparsed`` the answers that named no known emotion.
+    """
 
     matrix: np.ndarray
     emotions: tuple[str, ...]
     unrecognised: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
+    off_list: Counter = field(default_factory=Counter)
+    unparsed: Counter = field(default_factory=Counter)
 
 
-def cell_emotions(value: object) -> tuple[set[str], list[str]]:
-    """Basic emotions named in one label cell, and the parts the taxonomy did not recognise."""
-    found: set[str] = set()
-    unknown: list[str] = []
-    for part in taxonomy.split_labels(as_text(value)):
-        basic = taxonomy.to_basic(part)
-        if basic:
-            found.add(basic)
-            continue
-        key = part.strip().strip(".!").strip().lower()
-        if key in _NO_EMOTION_LOWER:
-            continue
-        if taxonomy.match_label(part, tuple(taxonomy.TO_BASIC), allow_neutral=True) == taxonomy.NEUTRAL:
-            continue
-        unknown.append(part)
-    return found, unknown
+def label_matrix(df: pd.DataFrame, spec: LabelSpec, emotions: Sequence[str],
+                 mapping: str | taxonomy.EmotionMapping | None = None,
+                 answers: Sequence[str] | None = None) -> LabelMatrix:
+    """Read ``df``'s labels as a bool matrix over ``emotions`` (others are ignored).
 
-
-def label_matrix(df: pd.DataFrame, spec: LabelSpec, emotions: Sequence[str]) -> LabelMatrix:
-    """Read ``df``'s labels as a bool matrix over ``emotions`` (others are ignored)."""
+    ``answers``: the label list of the prompt whose raw answers the column holds;
+    each cell is then one answer, parsed as ``classify`` does.
+    """
     emotions = tuple(emotions)
     out = np.zeros((len(df), len(emotions)), dtype=bool)
-    unknown: Counter = Counter()
+    lm = LabelMatrix(out, emotions)
     if spec.kind == "binary":
         for col, emo in spec.columns:
             if emo in emotions:
                 out[:, emotions.index(emo)] = [bool(_binary_value(v)) for v in df[col].tolist()]
-        return LabelMatrix(out, emotions, unknown)
+        return lm
     col = spec.columns[0][0]
     for i, value in enumerate(df[col].tolist()):
-        found, bad = cell_emotions(value)
-        unknown.update(bad)
+        if answers is not None:
+            raw = as_text(value)
+            a = parsing.parse_answer(raw, answers, mapping)
+            lm.statuses[a.status] += 1
+            if a.status == parsing.OFF_LIST:
+                lm.off_list[a.label] += 1
+            elif a.status == parsing.UNPARSED_STATUS:
+                lm.unparsed[raw.strip() if a.label == taxonomy.UNPARSED else a.label] += 1
+            found = {a.basic} if a.basic in taxonomy.BASIC else set()
+        else:
+            found, bad = parsing.cell_emotions(value, mapping)
+            lm.unrecognised.update(bad)
         for emo in found:
             if emo in emotions:
                 out[i, emotions.index(emo)] = True
-    return LabelMatrix(out, emotions, unknown)
+    return lm
 
 
 def normalize_id(value: object) -> str:
