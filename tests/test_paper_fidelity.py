@@ -193,3 +193,22 @@ def test_classify_against_a_local_server_parses_as_the_paper(cli, tmp_path):
     assert raw.code == 0 and mapped.code == 0, raw.err + mapped.err
     assert json.loads(raw.out)["macro"] == json.loads(mapped.out)["macro"]
     assert json.loads(raw.out)["macro"]["f1"] == pytest.approx(4 / 6)   # Fear and Sadness have no rows
+
+
+def test_reproduction_report_is_generated_by_the_library(paper_dir, tmp_path, capsys):
+    """`make reproduce` runs scripts/reproduce_paper.py: the library, no subprocess, same file twice."""
+    from scripts import reproduce_paper
+
+    out = tmp_path / "r.md"
+    args = ["--paper-dir", str(paper_dir), "--out", str(out), "--bootstrap", "20"]
+    assert reproduce_paper.main(args) == 0
+    text = out.read_text()
+    assert "### From the raw answers: the paper's mapping and emocause's default" in text
+    assert "| `Worry` | GPT-4 | 2 | Unparsed | Unparsed | Fear |" in text
+    assert "GPT-4 macro-F1, raw answers, `--mapping paper` | 0.435 | 0.4354 |" in text
+    assert "Reproduced (tolerance 0.003).**" in text and "NOT reproduced" not in text
+    first = text
+    assert reproduce_paper.main(args) == 0 and out.read_text() == first
+    assert reproduce_paper.main(["--paper-dir", str(tmp_path), "--out", str(out)]) == 2
+    assert "missing github-test.csv" in capsys.readouterr().err
+
