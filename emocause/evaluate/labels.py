@@ -84,8 +84,20 @@ def _binary_value(value: object) -> bool | None:
     return None
 
 
+def _binary_map(series: pd.Series) -> dict[object, bool | None]:
+    """Each distinct cell of a column -> its 0/1 reading (a column has few distinct values)."""
+    return {v: _binary_value(v) for v in pd.unique(series.to_numpy(dtype=object))}
+
+
 def _is_binary_column(series: pd.Series) -> bool:
-    return all(_binary_value(v) is not None for v in series.tolist())
+    return all(b is not None for b in _binary_map(series).values())
+
+
+def _binary_column(series: pd.Series) -> np.ndarray:
+    """A 0/1-like column as bools (cells that are not 0/1 read as False; checked elsewhere)."""
+    m = _binary_map(series)
+    return np.fromiter((bool(m[v] if v in m else _binary_value(v)) for v in series.to_numpy(dtype=object)),
+                       dtype=bool, count=len(series))
 
 
 def parse_spec(df: pd.DataFrame, explicit: str | None, where: str, side: str) -> LabelSpec:
@@ -153,6 +165,8 @@ def parse_spec(df: pd.DataFrame, explicit: str | None, where: str, side: str) ->
 
 def _check_binary(df: pd.DataFrame, spec: LabelSpec, where: str) -> None:
     for col, _ in spec.columns:
+        if _is_binary_column(df[col]):
+            continue
         for i, v in enumerate(df[col].tolist()):
             if _binary_value(v) is None:
                 raise UsageError(f"{where}: column {col!r} should hold 0/1 values, found {as_text(v)!r} "
@@ -190,25 +204,34 @@ def label_matrix(df: pd.DataFrame, spec: LabelSpec, emotions: Sequence[str],
     if spec.kind == "binary":
         for col, emo in spec.columns:
             if emo in emotions:
-                out[:, emotions.index(emo)] = [bool(_binary_value(v)) for v in df[col].tolist()]
+                out[:, emotions.index(emo)] = _binary_column(df[col])
         return lm
     col = spec.columns[0][0]
+    column = {e: j for j, e in enumerate(emotions)}
+    seen: dict[str, tuple[list[int], str, str, list[str]]] = {}   # cells repeat: parse each once
     for i, value in enumerate(df[col].tolist()):
+        text = as_text(value)
+        parsed = seen.get(text)
+        if parsed is None:
+            if answers is not None:
+                a = parsing.parse_answer(text, answers, mapping)
+                key = a.label if a.status == parsing.OFF_LIST else (
+                    text.strip() if a.label == taxonomy.UNPARSED else a.label)
+                found, status, bad = ({a.basic} if a.basic in taxonomy.BASIC else set()), a.status, []
+            else:
+                found, bad = parsing.cell_emotions(text, mapping)
+                status, key = "", ""
+            parsed = seen[text] = ([column[e] for e in found if e in column], status, key, bad)
+        hits, status, key, bad = parsed
+        out[i, hits] = True
         if answers is not None:
-            raw = as_text(value)
-            a = parsing.parse_answer(raw, answers, mapping)
-            lm.statuses[a.status] += 1
-            if a.status == parsing.OFF_LIST:
-                lm.off_list[a.label] += 1
-            elif a.status == parsing.UNPARSED_STATUS:
-                lm.unparsed[raw.strip() if a.label == taxonomy.UNPARSED else a.label] += 1
-            found = {a.basic} if a.basic in taxonomy.BASIC else set()
-        else:
-            found, bad = parsing.cell_emotions(value, mapping)
+            lm.statuses[status] += 1
+            if status == parsing.OFF_LIST:
+                lm.off_list[key] += 1
+            elif status == parsing.UNPARSED_STATUS:
+                lm.unparsed[key] += 1
+        elif bad:
             lm.unrecognised.update(bad)
-        for emo in found:
-            if emo in emotions:
-                out[i, emotions.index(emo)] = True
     return lm
 
 
@@ -220,6 +243,13 @@ def normalize_id(value: object) -> str:
     if re.fullmatch(r"-?\d+\.0+", text):
         text = text.split(".")[0]
     return text
+
+
+def normalize_ids(series: pd.Series) -> list[str]:
+    """:func:`normalize_id` of every cell of a column (integer columns in one step)."""
+    if pd.api.types.is_integer_dtype(series.dtype) and not series.hasnans:
+        return series.astype("int64").astype(str).tolist()
+    return [normalize_id(v) for v in series.tolist()]
 
 
 @dataclass
@@ -307,8 +337,8 @@ def join_rows(gold: pd.DataFrame, pred: pd.DataFrame, id_col: str | None,
         pid = next((c for c in ID_COLUMNS if c in pred.columns), None)
     n_gold, n_pred = len(gold), len(pred)
     if gid and pid:
-        gold_ids = [normalize_id(v) for v in gold[gid].tolist()]
-        pred_ids = [normalize_id(v) for v in pred[pid].tolist()]
+        gold_ids = normalize_ids(gold[gid])
+        pred_ids = normalize_ids(pred[pid])
         g_first, g_dup, g_empty = _first_positions(gold_ids)
         p_first, p_dup, p_empty = _first_positions(pred_ids)
         common = [k for k in g_first if k in p_first]
