@@ -320,7 +320,7 @@ def test_recall_ceiling_is_printed_and_correct(cli, gold, tmp_path):
     report, _ = run_json(cli, "emotions", "--gold", gold, "--pred", pred, "--bootstrap", 0)
     # 8 gold positives on 7 rows with an emotion; row 5 (Love, Surprise) best gives Surprise (support 1)
     assert report["recall_ceiling"] == {"micro": 7 / 8, "macro": pytest.approx(5.5 / 6), "positives": 8,
-                                        "reachable": 7, "multi_label_rows": 1}
+                                        "reachable": 7, "multi_label_rows": 1, "no_support": []}
     table = cli("evaluate", "emotions", "--gold", gold, "--pred", pred, "--bootstrap", 0)
     assert "recall ceiling for one label per row: micro 0.875, macro 0.917" in table.out
 

@@ -55,7 +55,9 @@ def _emotion_footer(r: dict[str, Any]) -> list[str]:
     if rc and rc["positives"]:
         lines.append(f"recall ceiling for one label per row: micro {rc['micro']:.3f}, macro {rc['macro']:.3f} "
                      f"({rc['reachable']} of {rc['positives']} gold positives reachable; "
-                     f"{rc['multi_label_rows']} rows have several gold emotions)")
+                     f"{rc['multi_label_rows']} rows have several gold emotions"
+                     + (f"; no gold positive, recall 0: {', '.join(rc['no_support'])}" if rc.get("no_support")
+                        else "") + ")")
     a = r.get("answers")
     if a:
         st = a["statuses"]

@@ -84,7 +84,7 @@ def _source(table: Table, where: str) -> dict[str, Any]:
     return {"path": where, "sha256": file_sha256(table)}
 
 
-def recall_ceiling(gold: np.ndarray) -> dict[str, Any]:
+def recall_ceiling(gold: np.ndarray, labels: tuple[str, ...] = ()) -> dict[str, Any]:
     """The best recall a prediction of one label per row can reach on ``gold`` (rows x emotions).
 
     Each emotion is scored as its own binary task, so a row with two gold emotions
@@ -92,6 +92,8 @@ def recall_ceiling(gold: np.ndarray) -> dict[str, Any]:
     positives over all positives.  ``macro``: the best mean per-emotion recall,
     reached by giving each multi-emotion row its rarest gold emotion (each row
     adds 1/support of the emotion it gets, so rows are chosen independently).
+    An emotion without gold positives has recall 0 (scikit-learn's zero_division=0)
+    and is listed under ``no_support``.
     """
     import numpy as np
 
@@ -107,7 +109,8 @@ def recall_ceiling(gold: np.ndarray) -> dict[str, Any]:
     return {"micro": rows_with / positives if positives else 1.0,
             "macro": float(per_label.mean()) if g.shape[1] else 1.0,
             "positives": positives, "reachable": rows_with,
-            "multi_label_rows": int((g.sum(1) > 1).sum())}
+            "multi_label_rows": int((g.sum(1) > 1).sum()),
+            "no_support": [lab for lab, k in zip(labels, support) if k == 0]}
 
 
 # ---------------------------------------------------------------- emotions
@@ -166,7 +169,7 @@ def score_emotions(gold: Table, pred: Table, *, gold_col: str | None = None, pre
         report["ci"] = metrics.multilabel_intervals(g.matrix, p.matrix, emotions, weights)
         report["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": metrics.LEVEL,
                                "method": "percentile"}
-    report["recall_ceiling"] = recall_ceiling(g.matrix)
+    report["recall_ceiling"] = recall_ceiling(g.matrix, emotions)
     report["mapping"] = emotion_map.describe()
     report["gold"] = {"path": gwhere, **gspec.describe()}
     report["pred"] = {"path": pwhere, **pspec.describe()}
