@@ -97,3 +97,16 @@ def test_grounding_exact_normalized_fuzzy_and_none():
     assert not ground("completely different words about cats", text).grounded
     assert not ground("", text).grounded
     assert LABEL_SETS["basic"]
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_prompts_show_prints_the_prompt_as_the_model_receives_it(cli, name):
+    r = cli("prompts", "show", name, "--platform", "jira")
+    assert r.code == 0, r.err
+    listed = ", ".join(LABEL_SETS[name])
+    assert f"Emotions: {listed}." in r.out and '"""{text}"""' in r.out      # the list filled in, a placeholder
+    assert "You are a JIRA user" in r.out and "arouses in you" in r.out      # the paper's reader stance
+    assert "write Neutral" in r.out and "exactly one word" in r.out           # its answer rules
+    assert "{emotions}" not in r.out and "{platform}" not in r.out and "# sha256: " in r.out
+    src = cli("prompts", "show", name, "--source")
+    assert "{emotions}" in src.out and "# task: label" in src.out
