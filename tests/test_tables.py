@@ -364,3 +364,15 @@ def test_an_unwritable_output_folder_is_one_line_before_any_work(cli, tmp_path, 
     one_line_error(cli("preprocess", src, "--out", read_only_dir / "sub" / "o.csv.gz"), "is not writable")
     with pytest.raises(UsageError, match="cannot write"):  # and a write that fails anyway is one line
         tables.write_table(pd.DataFrame({"a": [1]}), read_only_dir / "x.parquet")
+
+
+def test_the_python_api_example_runs(capsys):
+    import re
+
+    text = (ROOT / "docs" / "python-api.md").read_text()
+    section = text[text.index("## Tables: read_table, load_table and write_table"):]
+    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    exec(compile(block, "docs/python-api.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "; (2,) [{'id': '2', 'text': 'thanks, that fixed it'}]" in out and "True ['5', 'x']" in out
