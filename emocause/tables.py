@@ -620,14 +620,14 @@ def arrow_table(df: pd.DataFrame) -> Any:
     frame = df if all(isinstance(c, str) for c in df.columns) else df.rename(columns=str)
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+    except (pa.ArrowException, OverflowError):  # invalid, type or not-implemented conversions
         pass
     frame = frame.copy()
     for col in frame.columns:
         if frame[col].dtype == object:
             try:
                 pa.array(frame[col], from_pandas=True)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            except (pa.ArrowException, OverflowError):  # invalid, type or not-implemented conversions
                 frame[col] = pd.Series([_cell_text(v) for v in frame[col]], index=frame.index, dtype=object)
     return pa.Table.from_pandas(frame, preserve_index=False)
 
