@@ -240,6 +240,7 @@ def test_primary_rate_limit_waits_for_reset_with_countdown(gh_dir, tmp_path):
     """The quota runs out mid-walk: the client waits (on a fake clock) instead of failing."""
     from emocause.sources import github as G
     from emocause.sources.records import Window
+    from emocause.sources.session import drain
     from emocause.sources.store import RecordStore
 
     with FakeGitHub(rate_limit=3).generate(gh_dir, issues=10, comments=600) as server:
@@ -254,7 +255,9 @@ def test_primary_rate_limit_waits_for_reset_with_countdown(gh_dir, tmp_path):
         client = G.GitHubClient(server.api, sleep=sleep, clock=lambda: now[0],
                                 on_wait=lambda reason, left: ticks.append((reason, left)))
         store = RecordStore(tmp_path / "state.sqlite")
-        stats = G.RepoScraper(client, store, REPO, Window(), ["issue-comments"]).run()
+        source = G.GitHubSource(client, REPO, Window(), ["issue-comments"])
+        drain(source, store)
+        stats = source.stats
         assert store.count() == 600
     assert client.stats.rate_limit_waits == 2  # 7 pages with 3 requests an hour
     # it waited *before* the request that would fail: no 403 was spent

@@ -181,9 +181,12 @@ def test_thread_roots_follow_in_reply_to(perceval_dir):
     roots = thread_roots(recs)
     nov = [r["id"] for r in recs[:4]]
     # The first November message's own id (@mail.gmail.com) differs from the one its replies
-    # cite (@example.com): the replies group under the cited, unarchived root.
+    # cite (@example.com).  A reference to a message not in the archive never joins threads by
+    # itself (issue 10, defect 7): the first reply, citing only that unknown id, falls back to its
+    # subject and joins the first message, and the others follow their In-Reply-To chain.
     assert roots[nov[0]] == nov[0]
-    assert {roots[i] for i in nov[1:]} == {f"mail:{NOV}@example.com"}
+    assert {roots[i] for i in nov[1:]} == {nov[0]}
+    assert f"mail:{NOV}@example.com" not in set(roots.values())
     assert {roots[r["id"]] for r in recs[4:]} == {APRIL_ROOT}
 
 

@@ -1,0 +1,245 @@
+"""Archive files: plain, gzip, bzip2 and zip mboxes, streamed and split into messages under caps.
+
+Nothing is unpacked whole: an archive is read through a decompressing stream,
+line by line, and split into messages on ``From `` separator lines.  Two caps
+(:class:`MailLimits`, documented in ``docs/mail.md``) keep a decompression bomb
+cheap: a message past ``max_message_bytes`` is skipped and counted (its bytes
+are read and dropped, never held), and an archive that decompresses past
+``max_archive_bytes`` stops with one line naming the option that raises it.
+Compression is detected by magic bytes, not names, because servers mislabel
+archives.
+
+Splitting: a ``From `` line starts a message when it looks like an mbox
+separator (``From sender date`` with a time of day, as every mbox writer
+puts it, or a lone ``From sender`` after a blank line), so an unescaped body
+line such as "From my point of view ..." stays in its message.  Writers escape
+body lines starting ``From `` as ``>From `` (mboxo) or add one more ``>``
+(mboxrd); one ``>`` is removed from every ``>...>From `` line, which undoes
+both, while a real quote (``> From``) keeps its ``>``.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import IO
+
+from emocause.errors import UsageError
+from emocause.sources.http import MB
+
+_ARCHIVE_EXT = (".txt", ".txt.gz", ".mbox", ".mbox.gz", ".mbx", ".gz", ".bz2", ".zip")
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"PK\x03\x04", "zip"))
+_PIECE = 1 << 16  # longest line piece read at once: a line without newlines never fills memory
+# "From sender date" with a time of day (mboxo/mboxrd/Pipermail/git), or a bare "From sender".
+_SEPARATOR = re.compile(rb"^From \S.*\d{1,2}:\d{2}")
+_BARE_SEPARATOR = re.compile(rb"^From \S+\s*$")
+_FROM_QUOTED = re.compile(rb"^>(>*From )")
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    """Caps on what one archive may cost (see docs/mail.md)."""
+
+    max_message_bytes: int = 16 * MB    # a larger message is skipped and counted
+    max_archive_bytes: int = 2048 * MB  # decompressed bytes of one compressed archive
+    max_download_bytes: int = 512 * MB  # one remote archive as sent
+
+    def check(self) -> MailLimits:
+        if min(self.max_message_bytes, self.max_archive_bytes, self.max_download_bytes) <= 0:
+            raise UsageError("--max-message-mb, --max-archive-mb and --max-download-mb must be "
+                             "positive")
+        return self
+
+
+def _kind(head: bytes) -> str:
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return "plain"
+
+
+def _looks_like_mbox(head: bytes) -> bool:
+    """An mbox starts with a ``From `` line (blank lines before it tolerated); empty is one too."""
+    head = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    return not head or head.startswith(b"From ")
+
+
+@dataclass
+class Member:
+    """One mbox inside an archive file: a label for urls and messages, and how to stream it."""
+
+    label: str
+    open: Callable[[], AbstractContextManager[IO[bytes]]]
+    compressed: bool
+
+
+@contextmanager
+def _stream(path: Path, kind: str, zip_name: str | None = None,
+            inner: str = "plain") -> Iterator[IO[bytes]]:
+    """``path`` decompressed (``kind``), or its zip member ``zip_name`` decompressed (``inner``)."""
+    with ExitStack() as stack:
+        if zip_name is None:
+            raw: IO[bytes] = stack.enter_context(path.open("rb"))
+            kind_now = kind
+        else:
+            zf = stack.enter_context(zipfile.ZipFile(path))
+            raw = stack.enter_context(zf.open(zip_name))
+            kind_now = inner
+        if kind_now == "gzip":
+            raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+        elif kind_now == "bzip2":
+            raw = stack.enter_context(bz2.BZ2File(raw, mode="rb"))
+        yield raw
+
+
+def _head(opener: Callable[[], AbstractContextManager[IO[bytes]]], n: int = 4096) -> bytes:
+    with opener() as f:
+        return f.read(n)
+
+
+_CORRUPT = (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError)
+
+
+def mbox_members(path: Path, label: str | None = None) -> tuple[list[Member], int]:
+    """The mboxes inside ``path`` (plain, gzip, bzip2 or zip of those) and how many members are not mbox.
+
+    Only heads are read here; :func:`read_member` streams the rest.  A corrupt
+    compressed file is one line naming it.
+    """
+    label = label or str(path)
+    with path.open("rb") as f:
+        kind = _kind(f.read(4))
+    try:
+        if kind != "zip":
+            opener = partial(_stream, path, kind)
+            ok = _looks_like_mbox(_head(opener))
+            return ([Member(label, opener, kind != "plain")] if ok else []), int(not ok)
+        found: list[Member] = []
+        skipped = 0
+        with zipfile.ZipFile(path) as zf:
+            names = [m.filename for m in zf.infolist() if not m.is_dir()]
+        for name in names:
+            inner = _kind(_head(partial(_stream, path, kind, name), 4))
+            opener = partial(_stream, path, kind, name, inner)
+            if inner != "zip" and _looks_like_mbox(_head(opener)):
+                found.append(Member(f"{label}/{name}", opener, True))
+            else:
+                skipped += 1
+        return found, skipped
+    except _CORRUPT as exc:
+        raise UsageError(f"{label}: not a readable {kind} archive ({exc})") from None
+
+
+def split_mbox(stream: IO[bytes], *, max_message_bytes: int,
+               count: Callable[[int], None] | None = None) -> Iterator[bytes | None]:
+    """The messages of an mbox stream, as bytes without the separator line; ``None`` for one too large.
+
+    ``count`` is told every piece's size (the caller's archive cap).
+    """
+    read = stream.readline
+    buf: list[bytes] = []
+    size = 0
+    too_big = started = False
+    at_line_start = prev_blank = True
+    first = True
+    while True:
+        piece = read(_PIECE)
+        if not piece:
+            break
+        if count is not None:
+            count(len(piece))
+        if first:
+            piece = piece.lstrip(b"\xef\xbb\xbf")
+            first = False
+        line_start, at_line_start = at_line_start, piece.endswith(b"\n")
+        if (line_start and piece.startswith(b"From ")
+                and (not started or _SEPARATOR.match(piece)
+                     or (prev_blank and _BARE_SEPARATOR.match(piece)))):
+            if started:
+                yield None if too_big else b"".join(buf)
+            started, buf, size, too_big = True, [], 0, False
+            while not at_line_start:  # the rest of a very long separator line
+                piece = read(_PIECE)
+                if not piece:
+                    break
+                if count is not None:
+                    count(len(piece))
+                at_line_start = piece.endswith(b"\n")
+            prev_blank = False
+            continue
+        if line_start:
+            prev_blank = piece in (b"\n", b"\r\n")
+        if not started or too_big:
+            continue
+        size += len(piece)
+        if size > max_message_bytes:
+            too_big, buf = True, []
+            continue
+        if line_start and piece.startswith(b">"):
+            piece = _FROM_QUOTED.sub(rb"\1", piece)
+        buf.append(piece)
+    if started:
+        yield None if too_big else b"".join(buf)
+
+
+def read_member(member: Member, limits: MailLimits, option: str = "--max-archive-mb"
+                ) -> Iterator[bytes | None]:
+    """Stream one member's messages under ``limits`` (corrupt data and the archive cap: one line)."""
+    total = 0
+
+    def count(n: int) -> None:
+        nonlocal total
+        total += n
+        if total > limits.max_archive_bytes:
+            raise UsageError(f"{member.label}: decompresses to more than "
+                             f"{limits.max_archive_bytes / MB:,.0f} MB (a decompression bomb?); "
+                             f"not read further. Raise {option} if it is real")
+    try:
+        with member.open() as stream:
+            yield from split_mbox(stream, max_message_bytes=limits.max_message_bytes,
+                                  count=count if member.compressed else None)
+    except _CORRUPT as exc:
+        raise UsageError(f"{member.label}: not a readable archive ({exc})") from None
+
+
+def read_mbox(path: Path, limits: MailLimits = MailLimits()) -> Iterator[bytes]:
+    """The messages of an mbox file (any compression), as bytes; too-large ones left out."""
+    members, _ = mbox_members(path)
+    for member in members:
+        for raw in read_member(member, limits):
+            if raw is not None:
+                yield raw
+
+
+def find_archives(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
+    """Files to read, as (path, named explicitly); folders are walked recursively, sorted.
+
+    A missing path is one line; hidden files (``.DS_Store``, ``.git``) in folders are ignored.
+    """
+    out: list[tuple[Path, bool]] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend((f, False) for f in sorted(p.rglob("*"))
+                       if f.is_file() and not any(x.startswith(".") for x in f.relative_to(p).parts))
+        elif p.is_file():
+            out.append((p, True))
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+    return out
+
+
+def default_project(paths: list[Path]) -> str:
+    """The first path's name without archive suffixes: ``dev-list.mbox.gz`` -> ``dev-list``."""
+    name = paths[0].resolve().name if paths else "mail"
+    for ext in (".gz", ".bz2", ".zip", ".mbox", ".txt", ".mbx"):
+        if name.lower().endswith(ext) and len(name) > len(ext):
+            name = name[: -len(ext)]
+    return name or "mail"
