@@ -576,7 +576,7 @@ class GitHubSource(Source):
                 guard.request(self.client.url_for(url), params)
                 page = self.client.get_page(url, params, missing_ok=True)
                 if page is None:  # the pull request is gone (or was never one): count, go on
-                    self.stats.skip("reviews: pull request not found (HTTP 404)")
+                    self.stats.skip("pull request gone (HTTP 404)")
                     missing = True
                     break
                 self.stats.pages += 1

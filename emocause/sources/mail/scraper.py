@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from emocause.errors import UsageError
 from emocause.sources.http import MB, Reply, Target
@@ -107,27 +108,34 @@ class MailSource(Source):
                cursors: dict[str, Any]) -> Iterator[Batch]:
         """Parse and dedupe messages into batches; ``cursors`` go with the last one."""
         batch: list[dict[str, Any]] = []
-        for raw in messages:
-            self.stats.messages += 1
-            self._progress.advance(1)
-            if raw is None:
-                self.stats.too_large += 1
-                continue
-            rec, why = parse_message(raw, self.project, url_for)
-            if rec is None:
-                setattr(self.stats, why, getattr(self.stats, why) + 1)
-                continue
-            if rec["id"] in self._seen:
-                self.stats.duplicates += 1
-                continue
-            self._seen.add(rec["id"])
-            self.stats.kept += 1
-            if not self.window.contains(rec["created_at"]):
-                self.stats.outside_window += 1
-            batch.append(rec)
-            if len(batch) >= CHUNK:
+        try:
+            for raw in messages:
+                self.stats.messages += 1
+                self._progress.advance(1)
+                if raw is None:
+                    self.stats.too_large += 1
+                    continue
+                rec, why = parse_message(raw, self.project, url_for)
+                if rec is None:
+                    setattr(self.stats, why, getattr(self.stats, why) + 1)
+                    continue
+                if rec["id"] in self._seen:
+                    self.stats.duplicates += 1
+                    continue
+                self._seen.add(rec["id"])
+                self.stats.kept += 1
+                if not self.window.contains(rec["created_at"]):
+                    self.stats.outside_window += 1
+                batch.append(rec)
+                if len(batch) >= CHUNK:
+                    yield Batch(batch)
+                    batch = []
+        except Exception:
+            # The archive broke off (a cap, corrupt data): keep what was read, without the
+            # archive's cursor, so the next run reads it again.
+            if batch:
                 yield Batch(batch)
-                batch = []
+            raise
         yield Batch(batch, cursors)
 
     def counts(self) -> dict[str, Any]:
@@ -216,8 +224,9 @@ class _RemoteSource(MailSource):
 
     @property
     def identity(self) -> dict[str, Any]:
+        parts = urlsplit(self.shown)
         return {"source": self.source_name, "project": self.project,
-                "url": self.shown.rstrip("/")}
+                "url": parts._replace(path=parts.path.rstrip("/")).geturl()}
 
     @property
     def parameters(self) -> dict[str, Any]:
