@@ -294,3 +294,42 @@ def test_maildir_wrapping_escapes_from_lines(corpus_dir):
     box = mailbox.mbox(str(_archive("notmuch/lkml", corpus_dir).path))
     assert len(box) == 210
     box.close()
+
+
+# ----------------------------------------------------------------------------- the splitter
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_splitting_does_not_depend_on_where_blocks_end(corpus_dir, monkeypatch, block):
+    """Every corpus archive splits the same whatever the read size (separators across blocks)."""
+    import io
+
+    from emocause.sources.mail import archives as A
+
+    monkeypatch.setattr(A, "_BLOCK", block)
+    for name in ("notmuch/lkml", "b4/trailers-thread-with-followups.mbox", "mailpile/tests.mbx",
+                 "perceval/pipermail/pipermail_2016_april.mbox"):
+        data = corpus_dir[name].path.read_bytes()
+        got = list(A.split_mbox(io.BytesIO(data), max_message_bytes=1 << 30))
+        box = mailbox.mbox(str(corpus_dir[name].path))
+        want = [box.get_bytes(k) for k in box.iterkeys()]
+        box.close()
+        assert len(got) == len(want)
+        for g, w in zip(got, want):  # mailbox keeps ">From "; the bodies agree otherwise
+            assert g.rstrip(b"\n") == re.sub(rb"(?m)^>(>*From )", rb"\1", w).rstrip(b"\n")
+
+
+def test_crlf_bom_bare_separators_and_caps_across_blocks(monkeypatch):
+    import io
+
+    from emocause.sources.mail import archives as A
+
+    monkeypatch.setattr(A, "_BLOCK", 5)
+    msg = b"From: a@b.c\r\nMessage-ID: <%d@x>\r\n\r\nbody %d\r\n"
+    data = (b"\xef\xbb\xbfFrom a@b.c Mon Jan  1 00:00:00 2024\r\n" + msg % (1, 1) + b"\r\n"
+            b"From a@b.c\r\n" + msg % (2, 2) + b"From not a separator, no blank line before\r\n"
+            b"\r\nFrom b@c.d Tue Jan  2 00:00:00 2024\r\n" + msg % (3, 3) + b"x" * 200 + b"\r\n"
+            b"From c@d.e Wed Jan  3 00:00:00 2024\r\n" + msg % (4, 4))
+    got = list(A.split_mbox(io.BytesIO(data), max_message_bytes=150))
+    assert len(got) == 4 and got[2] is None  # the third is past the cap
+    assert [g.split(b"Message-ID: ")[1][:4] for g in got if g] == [b"<1@x", b"<2@x", b"<4@x"]
+    assert b"From not a separator" in got[1]

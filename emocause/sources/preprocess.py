@@ -97,6 +97,8 @@ _DIFF_META = re.compile(
 _HUNK_LINE = re.compile(r"^(@@|[ +\-\\])")
 _DIFFSTAT = re.compile(r"^ \S.*\|\s+(\d+ ?[+\-]*|Bin\b.*)\s*$")
 _DIFFSTAT_TOTAL = re.compile(r"^ \d+ files? changed")
+# One search over the whole text before the line-by-line pass: most mail has no patch.
+_MAYBE_PATCH = re.compile(r"^(diff |Index: |GIT binary|--- |---\s*$| \S.*\|\s+\d)", re.M)
 
 
 def _patch_starts(lines: list[str], i: int) -> bool:
@@ -150,6 +152,8 @@ def replace_patches(text: str) -> str:
     A patch is code, like a fenced block: the emotion models should read the
     human words around it.  Quoted patches (``> +line``) are left to the quote rule.
     """
+    if not _MAYBE_PATCH.search(text):
+        return text
     lines = text.split("\n")
     out: list[str] = []
     i = 0
@@ -314,6 +318,8 @@ def strip_mail_noise(text: str) -> str:
 
 def _drop_attributions(lines: list[str]) -> list[str]:
     """Attribution lines ("On Mon, X <x@y> wrote:") before a quote or at the end, dropped."""
+    if not any(_ATTRIBUTION.search(line) for line in lines):
+        return lines
     out: list[str] = []
     i = 0
     while i < len(lines):

@@ -37,11 +37,9 @@ from emocause.sources.http import MB
 
 _ARCHIVE_EXT = (".txt", ".txt.gz", ".mbox", ".mbox.gz", ".mbx", ".gz", ".bz2", ".zip")
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"PK\x03\x04", "zip"))
-_PIECE = 1 << 16  # longest line piece read at once: a line without newlines never fills memory
 # "From sender date" with a time of day (mboxo/mboxrd/Pipermail/git), or a bare "From sender".
-_SEPARATOR = re.compile(rb"^From \S.*\d{1,2}:\d{2}")
-_BARE_SEPARATOR = re.compile(rb"^From \S+\s*$")
-_FROM_QUOTED = re.compile(rb"^>(>*From )")
+_SEPARATOR = re.compile(rb"From \S.*\d{1,2}:\d{2}")  # used with match() at a line start
+_BARE_SEPARATOR = re.compile(rb"From \S+[ \t\r]*(?:\n|\Z)")
 
 
 @dataclass(frozen=True)
@@ -138,56 +136,88 @@ def mbox_members(path: Path, label: str | None = None) -> tuple[list[Member], in
         raise UsageError(f"{label}: not a readable {kind} archive ({exc})") from None
 
 
+_FROM_LINE = re.compile(rb"^From [^\n]*(?:\n|\Z)", re.M)
+_FROM_QUOTED = re.compile(rb"^>(>*From )", re.M)
+_BLOCK = 1 << 20
+_LONG_LINE = 1 << 16  # a line longer than this is message content, never a separator
+
+
+def _blank_before(data: bytes, at: int, default: bool) -> bool:
+    """Whether the line before the one starting at ``data[at]`` is blank (``default`` at 0)."""
+    if at == 0:
+        return default
+    j = data.rfind(b"\n", 0, at - 1)
+    return data[j + 1:at - 1] in (b"", b"\r")
+
+
+class _Message:
+    """The bytes of one message as they arrive; dropped (and remembered as too large) past the cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.parts, self.size, self.too_big = cap, [], 0, False
+
+    def add(self, piece: bytes) -> None:
+        if self.too_big or not piece:
+            return
+        self.size += len(piece)
+        if self.size > self.cap:
+            self.too_big, self.parts = True, []
+        else:
+            self.parts.append(piece)
+
+    def take(self) -> bytes | None:
+        return None if self.too_big else _FROM_QUOTED.sub(rb"\1", b"".join(self.parts))
+
+
 def split_mbox(stream: IO[bytes], *, max_message_bytes: int,
                count: Callable[[int], None] | None = None) -> Iterator[bytes | None]:
     """The messages of an mbox stream, as bytes without the separator line; ``None`` for one too large.
 
-    ``count`` is told every piece's size (the caller's archive cap).
+    Reads blocks of 1 MiB and finds ``From `` lines with one regular expression
+    per block (a Python loop over lines costs more than parsing the messages).
+    ``count`` is told every block's size (the caller's archive cap).
     """
-    read = stream.readline
-    buf: list[bytes] = []
-    size = 0
-    too_big = started = False
-    at_line_start = prev_blank = True
-    first = True
+    msg = _Message(max_message_bytes)
+    pending = b""
+    started, first, blank, midline = False, True, True, False
     while True:
-        piece = read(_PIECE)
-        if not piece:
-            break
-        if count is not None:
-            count(len(piece))
+        block = stream.read(_BLOCK)
+        if block and count is not None:
+            count(len(block))
         if first:
-            piece = piece.lstrip(b"\xef\xbb\xbf")
-            first = False
-        line_start, at_line_start = at_line_start, piece.endswith(b"\n")
-        if (line_start and piece.startswith(b"From ")
-                and (not started or _SEPARATOR.match(piece)
-                     or (prev_blank and _BARE_SEPARATOR.match(piece)))):
+            block, first = block.lstrip(b"\xef\xbb\xbf"), False
+        data = pending + block
+        cut = len(data)
+        if block:  # hold back an incomplete last line: a separator may continue in the next block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) <= _LONG_LINE:
+                    pending = data
+                    continue
+                cut = len(data)  # a line this long is message content, never a separator
+        pos = 0
+        for m in _FROM_LINE.finditer(data, 0, cut):
+            at = m.start()
+            if at == 0 and midline:
+                continue  # the rest of a long line, not a line start
+            if started and not (_SEPARATOR.match(data, at, m.end())
+                                or (_BARE_SEPARATOR.match(data, at, m.end())
+                                    and _blank_before(data, at, blank))):
+                continue
             if started:
-                yield None if too_big else b"".join(buf)
-            started, buf, size, too_big = True, [], 0, False
-            while not at_line_start:  # the rest of a very long separator line
-                piece = read(_PIECE)
-                if not piece:
-                    break
-                if count is not None:
-                    count(len(piece))
-                at_line_start = piece.endswith(b"\n")
-            prev_blank = False
-            continue
-        if line_start:
-            prev_blank = piece in (b"\n", b"\r\n")
-        if not started or too_big:
-            continue
-        size += len(piece)
-        if size > max_message_bytes:
-            too_big, buf = True, []
-            continue
-        if line_start and piece.startswith(b">"):
-            piece = _FROM_QUOTED.sub(rb"\1", piece)
-        buf.append(piece)
+                msg.add(data[pos:at])
+                yield msg.take()
+            started, msg, pos = True, _Message(max_message_bytes), m.end()
+        if started:
+            msg.add(data[pos:cut])
+        if cut:
+            blank = _blank_before(data, cut, blank)
+            midline = data[cut - 1:cut] != b"\n"
+        pending = data[cut:]
+        if not block:
+            break
     if started:
-        yield None if too_big else b"".join(buf)
+        yield msg.take()
 
 
 def read_member(member: Member, limits: MailLimits, option: str = "--max-archive-mb"
