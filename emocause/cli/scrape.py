@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from emocause.errors import UsageError
+from emocause.sources import limits as L
 
 scrape_app = typer.Typer(
     help="Fetch developer communication into one record table (resumable; see docs/scraping.md).",
@@ -50,11 +51,10 @@ Project = Annotated[Optional[str], typer.Option(
     "path's name for mbox).", show_default=False)]
 
 
-def _limits(message_mb: int, archive_mb: int, download_mb: int = 512) -> Any:
-    from emocause.sources.http import MB
+def _limits(message_mb: int, archive_mb: int, download_mb: int = L.MAX_DOWNLOAD_MB) -> Any:
     from emocause.sources.mail import MailLimits
 
-    return MailLimits(message_mb * MB, archive_mb * MB, download_mb * MB)
+    return MailLimits(message_mb * L.MB, archive_mb * L.MB, download_mb * L.MB)
 
 
 def _done(result: Any) -> None:
@@ -86,9 +86,9 @@ def github_cmd(
     bot_heuristic: Annotated[bool, typer.Option(
         "--bot-heuristic/--no-bot-heuristic", help="Also mark logins with -bot, bot or robot as a "
         "word as bots (GitHub's own rule, Apps and [bot], always applies).")] = True,
-    retries: Retries = 6,
-    timeout: Timeout = 30.0,
-    deadline: Deadline = 120.0,
+    retries: Retries = L.RETRIES,
+    timeout: Timeout = L.GITHUB_TIMEOUT,
+    deadline: Deadline = L.GITHUB_DEADLINE,
 ) -> None:
     """Issues, pull requests, their comments and reviews of one repository, resumably.
 
@@ -116,8 +116,8 @@ def mbox_cmd(
     project: Project = None,
     since: Since = None,
     until: Until = None,
-    max_message_mb: MaxMessage = 16,
-    max_archive_mb: MaxArchive = 2048,
+    max_message_mb: MaxMessage = L.MAX_MESSAGE_MB,
+    max_archive_mb: MaxArchive = L.MAX_ARCHIVE_MB,
 ) -> None:
     """Messages from local mbox archives, each Message-ID once.
 
@@ -139,13 +139,13 @@ def pipermail_cmd(
     project: Project = None,
     since: Since = None,
     until: Until = None,
-    retries: Retries = 6,
-    timeout: Timeout = 60.0,
-    deadline: Deadline = 600.0,
-    max_message_mb: MaxMessage = 16,
-    max_archive_mb: MaxArchive = 2048,
-    max_download_mb: MaxDownload = 512,
-    max_months: MaxMonths = 600,
+    retries: Retries = L.RETRIES,
+    timeout: Timeout = L.MAIL_TIMEOUT,
+    deadline: Deadline = L.MAIL_DEADLINE,
+    max_message_mb: MaxMessage = L.MAX_MESSAGE_MB,
+    max_archive_mb: MaxArchive = L.MAX_ARCHIVE_MB,
+    max_download_mb: MaxDownload = L.MAX_DOWNLOAD_MB,
+    max_months: MaxMonths = L.MAX_MONTHS,
 ) -> None:
     """A Pipermail (Mailman 2) archive: the index, then each monthly archive (plain or gzipped).
 
@@ -172,13 +172,13 @@ def hyperkitty_cmd(
         "--since", help="First month to fetch, and keep messages created on or after this date "
         "(default: 12 months before now).", show_default=False)] = None,
     until: Until = None,
-    retries: Retries = 6,
-    timeout: Timeout = 60.0,
-    deadline: Deadline = 600.0,
-    max_message_mb: MaxMessage = 16,
-    max_archive_mb: MaxArchive = 2048,
-    max_download_mb: MaxDownload = 512,
-    max_months: MaxMonths = 600,
+    retries: Retries = L.RETRIES,
+    timeout: Timeout = L.MAIL_TIMEOUT,
+    deadline: Deadline = L.MAIL_DEADLINE,
+    max_message_mb: MaxMessage = L.MAX_MESSAGE_MB,
+    max_archive_mb: MaxArchive = L.MAX_ARCHIVE_MB,
+    max_download_mb: MaxDownload = L.MAX_DOWNLOAD_MB,
+    max_months: MaxMonths = L.MAX_MONTHS,
 ) -> None:
     """A HyperKitty (Mailman 3) list: one mbox export per month, --since to --until (or now).
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from emocause.errors import UsageError
+from emocause.sources import limits as L
 from emocause.sources.http import HttpOptions
 from emocause.sources.session import Progress, RichProgress, ScrapeResult, run_source
 
@@ -63,8 +64,9 @@ def scrape_github(repo: str, *, out: PathLike | None = None, since: DateLike = N
                   until: DateLike = None,
                   include: str | Sequence[str] = ("issues", "issue-comments", "review-comments"),
                   api_url: str | None = None, token: str | None = None,
-                  token_env: str = "GITHUB_TOKEN", per_page: int = 100, retries: int = 6,
-                  timeout: float = 30.0, deadline: float = 120.0, bot_heuristic: bool = True,
+                  token_env: str = "GITHUB_TOKEN", per_page: int = 100, retries: int = L.RETRIES,
+                  timeout: float = L.GITHUB_TIMEOUT, deadline: float = L.GITHUB_DEADLINE,
+                  bot_heuristic: bool = True,
                   progress: bool | Progress = False) -> ScrapeResult:
     """Issues, pull requests, their comments and (with ``include=...reviews``) reviews of ``repo``.
 
@@ -133,8 +135,9 @@ def _web(target: Any, retries: int, timeout: float, deadline: float, progress: P
 
 
 def scrape_pipermail(url: str, *, out: PathLike | None = None, project: str | None = None,
-                     since: DateLike = None, until: DateLike = None, retries: int = 6,
-                     timeout: float = 60.0, deadline: float = 600.0, limits: Any = None,
+                     since: DateLike = None, until: DateLike = None, retries: int = L.RETRIES,
+                     timeout: float = L.MAIL_TIMEOUT, deadline: float = L.MAIL_DEADLINE,
+                     limits: Any = None,
                      max_months: int | None = None,
                      progress: bool | Progress = False) -> ScrapeResult:
     """A Pipermail (Mailman 2) or Apache mod_mbox archive: its index, then each monthly archive.
@@ -142,7 +145,7 @@ def scrape_pipermail(url: str, *, out: PathLike | None = None, project: str | No
     Only archive links under ``url`` are followed.  Months outside the window are
     not downloaded; with ``out``, a rerun fetches only new months and the latest one.
     """
-    from emocause.sources.mail.remote import MAX_MONTHS, pipermail_project, target_for
+    from emocause.sources.mail.remote import pipermail_project, target_for
     from emocause.sources.mail.scraper import PipermailSource
     from emocause.sources.records import parse_window
 
@@ -151,18 +154,19 @@ def scrape_pipermail(url: str, *, out: PathLike | None = None, project: str | No
     with _display(progress) as shown:
         name = project or pipermail_project(target.url)
         source = PipermailSource(_web(target, retries, timeout, deadline, shown), target, name,
-                                 window, limits, max_months or MAX_MONTHS)
+                                 window, limits, max_months or L.MAX_MONTHS)
         return run_source(source, out, shown)
 
 
 def scrape_hyperkitty(url: str, *, out: PathLike | None = None, project: str | None = None,
-                      since: DateLike = None, until: DateLike = None, retries: int = 6,
-                      timeout: float = 60.0, deadline: float = 600.0, limits: Any = None,
+                      since: DateLike = None, until: DateLike = None, retries: int = L.RETRIES,
+                      timeout: float = L.MAIL_TIMEOUT, deadline: float = L.MAIL_DEADLINE,
+                      limits: Any = None,
                       max_months: int | None = None, now: datetime | None = None,
                       progress: bool | Progress = False) -> ScrapeResult:
     """A HyperKitty (Mailman 3) list: one mbox export per month, ``since`` (default: the last
     12 months) to ``until`` (or now)."""
-    from emocause.sources.mail.remote import MAX_MONTHS, parse_hyperkitty_url, target_for
+    from emocause.sources.mail.remote import parse_hyperkitty_url, target_for
     from emocause.sources.mail.scraper import HyperKittySource
     from emocause.sources.records import parse_window
 
@@ -172,5 +176,5 @@ def scrape_hyperkitty(url: str, *, out: PathLike | None = None, project: str | N
     with _display(progress) as shown:
         source = HyperKittySource(_web(target, retries, timeout, deadline, shown), target,
                                   project or list_name, window, now or datetime.now(timezone.utc),
-                                  limits, max_months or MAX_MONTHS)
+                                  limits, max_months or L.MAX_MONTHS)
         return run_source(source, out, shown)

@@ -56,9 +56,10 @@ import httpx
 
 from emocause.errors import UsageError
 from emocause.sources import records as R
-from emocause.sources.http import (MB, RETRYABLE_STATUS, HttpOptions, HttpStats, PageGuard,
+from emocause.sources.http import (RETRYABLE_STATUS, HttpOptions, HttpStats, PageGuard,
                                    Reply, TooLarge, Waiter, WaitHook, backoff, fetch, make_client,
                                    problem_of, retry_pause, split_credentials)
+from emocause.sources.limits import MB
 from emocause.sources.session import Batch, Progress, Source
 from emocause.sources.store import RecordStore
 from emocause.urls import check_http_url, redact_url

@@ -34,10 +34,10 @@ import httpx
 
 from emocause import __version__
 from emocause.errors import UsageError
+from emocause.sources.limits import GITHUB_DEADLINE, GITHUB_TIMEOUT, MB, RETRIES
 from emocause.urls import SECRET_PARAMS, redact_url
 
 USER_AGENT = f"emocause/{__version__} (+research scraper)"
-MB = 1 << 20
 
 #: on_wait(reason, seconds_left): called before each one-second tick of a wait.
 WaitHook = Callable[[str, float], None]
@@ -47,9 +47,9 @@ WaitHook = Callable[[str, float], None]
 class HttpOptions:
     """How patient a web source is: per-operation timeout, whole-request deadline, retries."""
 
-    timeout: float = 30.0     # seconds for one network operation (connect, one read)
-    deadline: float = 120.0   # seconds for one whole request, first byte sent to last received
-    retries: int = 6          # retries on 5xx, 429, timeouts and dropped connections
+    timeout: float = GITHUB_TIMEOUT    # seconds for one network operation (connect, one read)
+    deadline: float = GITHUB_DEADLINE  # seconds for one whole request, first byte to last
+    retries: int = RETRIES             # retries on 5xx, 429, timeouts and dropped connections
     backoff_base: float = 1.0
 
     def check(self) -> HttpOptions:

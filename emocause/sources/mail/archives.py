@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from emocause.errors import UsageError
-from emocause.sources.http import MB
+from emocause.sources.limits import MAX_ARCHIVE_MB, MAX_DOWNLOAD_MB, MAX_MESSAGE_MB, MB
 
 _ARCHIVE_EXT = (".txt", ".txt.gz", ".mbox", ".mbox.gz", ".mbx", ".gz", ".bz2", ".zip")
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"PK\x03\x04", "zip"))
@@ -46,9 +46,9 @@ _BARE_SEPARATOR = re.compile(rb"From \S+[ \t\r]*(?:\n|\Z)")
 class MailLimits:
     """Caps on what one archive may cost (see docs/mail.md)."""
 
-    max_message_bytes: int = 16 * MB    # a larger message is skipped and counted
-    max_archive_bytes: int = 2048 * MB  # decompressed bytes of one compressed archive
-    max_download_bytes: int = 512 * MB  # one remote archive as sent
+    max_message_bytes: int = MAX_MESSAGE_MB * MB    # a larger message is skipped and counted
+    max_archive_bytes: int = MAX_ARCHIVE_MB * MB    # decompressed bytes of one compressed archive
+    max_download_bytes: int = MAX_DOWNLOAD_MB * MB  # one remote archive as sent
 
     def check(self) -> MailLimits:
         if min(self.max_message_bytes, self.max_archive_bytes, self.max_download_bytes) <= 0:

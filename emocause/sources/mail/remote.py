@@ -23,6 +23,7 @@ import httpx
 from emocause.errors import UsageError
 from emocause.sources.http import (HttpOptions, HttpStats, Reply, Target, Waiter,
                                    get_with_retries, make_client, split_credentials)
+from emocause.sources.limits import MAX_MONTHS
 from emocause.sources.mail.archives import _ARCHIVE_EXT
 from emocause.sources.records import Window, iso_utc, parse_iso
 from emocause.urls import check_http_url, redact_url, same_site
@@ -31,8 +32,6 @@ _MONTHS = {name: i for i, names in enumerate(
     [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
      ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
      ("october", "oct"), ("november", "nov"), ("december", "dec")], start=1) for name in names}
-#: Default cap on monthly archives one run may request (50 years).
-MAX_MONTHS = 600
 #: Above this many monthly requests a run says how many it will send before sending them.
 NOTE_MONTHS = 60
 

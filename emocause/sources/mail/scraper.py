@@ -30,7 +30,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from emocause.errors import UsageError
-from emocause.sources.http import MB, Reply, Target
+from emocause.sources.http import Reply, Target
+from emocause.sources.limits import MB
 from emocause.sources.mail.archives import (MailLimits, find_archives, mbox_members, read_member)
 from emocause.sources.mail.message import parse_message
 from emocause.sources.mail.remote import (MAX_MONTHS, NOTE_MONTHS, Period, Web, base_url,
