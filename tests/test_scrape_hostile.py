@@ -322,3 +322,21 @@ def test_every_scrape_uses_the_one_date_parser(cli, gh_dir, perceval_dir, server
         assert window["until_exclusive"] == "2024-01-01T00:00:00Z"
     else:
         assert "until" not in month.err
+
+
+def test_a_full_disk_while_writing_the_state_is_one_line(tmp_path):
+    """SQLite's "database or disk is full", forced with a page limit on a real state file."""
+    from emocause.errors import UsageError
+    from emocause.sources.store import RecordStore
+
+    store = RecordStore(tmp_path / "s.sqlite")
+    store.commit([{"id": "a", "kind": "mail", "created_at": "x", "updated_at": "x", "body": "hi"}],
+                 {"c": 1})
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count={pages}")
+    big = [{"id": f"m{i}", "kind": "mail", "created_at": "x", "updated_at": "x", "body": "y" * 5000}
+           for i in range(50)]
+    with pytest.raises(UsageError, match="cannot write .*full.*rerun the same command"):
+        store.commit(big, {"c": 2})
+    assert store.count() == 1 and store.cursor("c") == 1  # the earlier commit is intact
+    store.close()

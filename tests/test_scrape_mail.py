@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.policy import compat32
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ import pytest
 from emocause.sources.preprocess import preprocess
 from emocause.sources import mail as M
 from emocause.sources.records import parse_window, thread_roots
+from tests.fakes.github import QuietServer
 
 NOV = "CACRHdMaObu7Dc0FWTWEesvRCzUNDG=7oA7KFqAgtOs_UKjb3Og"
 APRIL_ROOT = "mail:1460624816.5581.114.camel@example.com"
@@ -354,7 +355,7 @@ class Archive:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()

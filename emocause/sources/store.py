@@ -104,7 +104,14 @@ class RecordStore:
     def commit(self, records: Iterable[Mapping[str, Any]] = (),
                cursors: Mapping[str, Any | None] | None = None) -> UpsertCounts:
         """Upsert ``records`` and set ``cursors`` (``None`` deletes one) in one transaction."""
-        recs = list(records)
+        try:
+            return self._commit(list(records), cursors)
+        except sqlite3.OperationalError as exc:  # disk full, read-only, locked for 30 s
+            raise UsageError(f"{self.path or 'the scrape state'}: cannot write ({exc}); what was "
+                             f"committed before is kept, rerun the same command to resume") from None
+
+    def _commit(self, recs: list[Mapping[str, Any]],
+                cursors: Mapping[str, Any | None] | None) -> UpsertCounts:
         counts = UpsertCounts()
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")

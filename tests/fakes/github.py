@@ -36,6 +36,19 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A threading HTTP server that does not print a traceback when a client hangs up mid-answer
+    (the tests' clients do that on purpose: size caps, deadlines)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime(ISO)
 
@@ -62,7 +75,7 @@ class FakeGitHub:
         self.hold_n = 0
         self.held = threading.Event()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = QuietServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
