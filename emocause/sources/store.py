@@ -149,7 +149,8 @@ class RecordStore:
                                 "DO UPDATE SET value=excluded.value", (name, json.dumps(value)))
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite has already rolled back after some errors
+                cur.execute("ROLLBACK")
             raise
         return counts
 
