@@ -105,7 +105,10 @@ class Page:
 def _page_number(url: str | None) -> int | None:
     if not url:
         return None
-    value = httpx.URL(url).params.get("page")
+    try:
+        value = httpx.URL(url).params.get("page")
+    except httpx.InvalidURL:
+        return None
     return int(value) if value and value.isdigit() else None
 
 

@@ -80,22 +80,27 @@ class Member:
 
 
 @contextmanager
-def _stream(path: Path, kind: str, zip_name: str | None = None,
-            inner: str = "plain") -> Iterator[IO[bytes]]:
-    """``path`` decompressed (``kind``), or its zip member ``zip_name`` decompressed (``inner``)."""
-    with ExitStack() as stack:
-        if zip_name is None:
-            raw: IO[bytes] = stack.enter_context(path.open("rb"))
-            kind_now = kind
-        else:
-            zf = stack.enter_context(zipfile.ZipFile(path))
-            raw = stack.enter_context(zf.open(zip_name))
-            kind_now = inner
-        if kind_now == "gzip":
-            raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
-        elif kind_now == "bzip2":
-            raw = stack.enter_context(bz2.BZ2File(raw, mode="rb"))
+def _decompressed(raw: IO[bytes], kind: str) -> Iterator[IO[bytes]]:
+    if kind == "gzip":
+        with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+            yield f
+    elif kind == "bzip2":
+        with bz2.BZ2File(raw, mode="rb") as f:
+            yield f
+    else:
         yield raw
+
+
+@contextmanager
+def _file(path: Path, kind: str) -> Iterator[IO[bytes]]:
+    with path.open("rb") as raw, _decompressed(raw, kind) as f:
+        yield f
+
+
+@contextmanager
+def _member(zf: zipfile.ZipFile, name: str, kind: str) -> Iterator[IO[bytes]]:
+    with zf.open(name) as raw, _decompressed(raw, kind) as f:
+        yield f
 
 
 def _head(opener: Callable[[], AbstractContextManager[IO[bytes]]], n: int = 4096) -> bytes:
@@ -106,34 +111,40 @@ def _head(opener: Callable[[], AbstractContextManager[IO[bytes]]], n: int = 4096
 _CORRUPT = (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError)
 
 
-def mbox_members(path: Path, label: str | None = None) -> tuple[list[Member], int]:
+@contextmanager
+def mbox_members(path: Path, label: str | None = None) -> Iterator[tuple[list[Member], int]]:
     """The mboxes inside ``path`` (plain, gzip, bzip2 or zip of those) and how many members are not mbox.
 
-    Only heads are read here; :func:`read_member` streams the rest.  A corrupt
-    compressed file is one line naming it.
+    Only heads are read here; :func:`read_member` streams the rest while the
+    block is open (a zip is opened once for all its members).  An unreadable or
+    corrupt file is one line naming it.
     """
     label = label or str(path)
-    with path.open("rb") as f:
-        kind = _kind(f.read(4))
-    try:
-        if kind != "zip":
-            opener = partial(_stream, path, kind)
-            ok = _looks_like_mbox(_head(opener))
-            return ([Member(label, opener, kind != "plain")] if ok else []), int(not ok)
-        found: list[Member] = []
-        skipped = 0
-        with zipfile.ZipFile(path) as zf:
-            names = [m.filename for m in zf.infolist() if not m.is_dir()]
-        for name in names:
-            inner = _kind(_head(partial(_stream, path, kind, name), 4))
-            opener = partial(_stream, path, kind, name, inner)
-            if inner != "zip" and _looks_like_mbox(_head(opener)):
-                found.append(Member(f"{label}/{name}", opener, True))
+    kind = "file"
+    with ExitStack() as stack:
+        try:
+            with path.open("rb") as f:
+                kind = _kind(f.read(4))
+            if kind != "zip":
+                opener = partial(_file, path, kind)
+                ok = _looks_like_mbox(_head(opener))
+                found = [Member(label, opener, kind != "plain")] if ok else []
+                skipped = int(not ok)
             else:
-                skipped += 1
-        return found, skipped
-    except _CORRUPT as exc:
-        raise UsageError(f"{label}: not a readable {kind} archive ({exc})") from None
+                zf = stack.enter_context(zipfile.ZipFile(path))
+                found, skipped = [], 0
+                for info in zf.infolist():
+                    if info.is_dir():
+                        continue
+                    inner = _kind(_head(partial(_member, zf, info.filename, "plain"), 4))
+                    opener = partial(_member, zf, info.filename, inner)
+                    if inner != "zip" and _looks_like_mbox(_head(opener)):
+                        found.append(Member(f"{label}/{info.filename}", opener, True))
+                    else:
+                        skipped += 1
+        except _CORRUPT as exc:
+            raise UsageError(f"{label}: not a readable {kind} archive ({exc})") from None
+        yield found, skipped
 
 
 _FROM_LINE = re.compile(rb"^From [^\n]*(?:\n|\Z)", re.M)
@@ -242,11 +253,11 @@ def read_member(member: Member, limits: MailLimits, option: str = "--max-archive
 
 def read_mbox(path: Path, limits: MailLimits = MailLimits()) -> Iterator[bytes]:
     """The messages of an mbox file (any compression), as bytes; too-large ones left out."""
-    members, _ = mbox_members(path)
-    for member in members:
-        for raw in read_member(member, limits):
-            if raw is not None:
-                yield raw
+    with mbox_members(path) as (members, _):
+        for member in members:
+            for raw in read_member(member, limits):
+                if raw is not None:
+                    yield raw
 
 
 def find_archives(paths: Iterable[Path]) -> list[tuple[Path, bool]]:

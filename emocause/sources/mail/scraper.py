@@ -181,19 +181,19 @@ class MboxSource(MailSource):
             if done and {k: done.get(k) for k in stamp} == stamp:
                 self.stats.files_unchanged += 1
                 continue
-            members, not_mbox = mbox_members(path, str(path))
-            if explicit and not members:
-                raise UsageError(f"{path}: not an mbox archive (no mbox inside, or no 'From ' "
-                                 f"line at its start)")
-            self.stats.not_mbox += not_mbox
-            if not members:
-                continue
-            self.stats.files += 1
-            for i, member in enumerate(members):
-                last = i == len(members) - 1
-                yield from self.ingest(read_member(member, self.limits),
-                                       lambda mid, label=member.label: f"{label}#{mid}",
-                                       {name: stamp} if last else {})
+            with mbox_members(path, str(path)) as (members, not_mbox):
+                if explicit and not members:
+                    raise UsageError(f"{path}: not an mbox archive (no mbox inside, or no 'From ' "
+                                     f"line at its start)")
+                self.stats.not_mbox += not_mbox
+                if not members:
+                    continue
+                self.stats.files += 1
+                for i, member in enumerate(members):
+                    last = i == len(members) - 1
+                    yield from self.ingest(read_member(member, self.limits),
+                                           lambda mid, label=member.label: f"{label}#{mid}",
+                                           {name: stamp} if last else {})
         if not self.stats.files and not self.stats.files_unchanged:
             raise UsageError(f"no mbox archive in {', '.join(str(p) for p in self.paths)}")
         progress.done()
@@ -276,15 +276,15 @@ class _RemoteSource(MailSource):
             if resp.status_code != 200:
                 raise UsageError(f"{shown}: HTTP {resp.status_code}")
             cursor = {self.prefix + p.key: {"url": shown, "bytes": resp.size}}
-            members, not_mbox = mbox_members(path, shown)
-            if not_mbox and not members:  # an HTML error or login page served with 200
-                raise UsageError(f"{shown}: not an mbox archive (Content-Type: "
-                                 f"{resp.headers.get('content-type', 'none')})")
-            for i, member in enumerate(members):
-                yield from self.ingest(read_member(member, self.limits), url_for,
-                                       cursor if i == len(members) - 1 else {})
-            if not members:  # an empty month: remember it was fetched
-                yield Batch([], cursor)
+            with mbox_members(path, shown) as (members, not_mbox):
+                if not_mbox and not members:  # an HTML error or login page served with 200
+                    raise UsageError(f"{shown}: not an mbox archive (Content-Type: "
+                                     f"{resp.headers.get('content-type', 'none')})")
+                for i, member in enumerate(members):
+                    yield from self.ingest(read_member(member, self.limits), url_for,
+                                           cursor if i == len(members) - 1 else {})
+                if not members:  # an empty month: remember it was fetched
+                    yield Batch([], cursor)
         self.stats.months_fetched += 1
 
     def _check_index(self, resp: Reply, what: str) -> None:
