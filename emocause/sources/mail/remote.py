@@ -23,7 +23,6 @@ import httpx
 from emocause.errors import UsageError
 from emocause.sources.http import (HttpOptions, HttpStats, Reply, Target, Waiter,
                                    get_with_retries, make_client, split_credentials)
-from emocause.sources.limits import MAX_MONTHS
 from emocause.sources.mail.archives import _ARCHIVE_EXT
 from emocause.sources.records import Window, iso_utc, parse_iso
 from emocause.urls import check_http_url, redact_url, same_site

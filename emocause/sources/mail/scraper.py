@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 
 from emocause.errors import UsageError
 from emocause.sources.http import Reply, Target
-from emocause.sources.limits import MB
+from emocause.sources.limits import MAX_MONTHS, MB
 from emocause.sources.mail.archives import (MailLimits, find_archives, mbox_members, read_member)
 from emocause.sources.mail.message import parse_message
-from emocause.sources.mail.remote import (MAX_MONTHS, NOTE_MONTHS, Period, Web, base_url,
+from emocause.sources.mail.remote import (NOTE_MONTHS, Period, Web, base_url,
                                           hyperkitty_message_url, hyperkitty_months, index_links,
                                           parse_hyperkitty_url)
 from emocause.sources.records import Window
