@@ -10,8 +10,8 @@ when there is no output), commits each batch with its cursors in one
 transaction *before the source fetches more*, and finally exports the table
 and its manifest.  If the source stops on an error or Ctrl-C, what was
 committed is still exported, marked ``"complete": false``, and the same run
-resumes.  The scrape commands and :mod:`emocause.sources.api` are thin layers
-over this.
+resumes (:class:`ScrapeSession`).  The scrape commands and
+:mod:`emocause.sources.api` are thin layers over this.
 """
 
 from __future__ import annotations
@@ -174,35 +174,66 @@ def check_output(out: Path) -> None:
     check_writable(state_path(out), "--out")
 
 
+class ScrapeSession:
+    """The state of one scrape and its export, whatever happens.
+
+    ``with ScrapeSession(source, out) as s:`` checks the output can be written
+    (before any request) and opens the state (``OUT.state.sqlite``, or memory
+    without ``out``) bound to the source's identity; ``s.commit(batch)`` writes a
+    batch and its cursors in one transaction; ``s.finish()`` exports the table and
+    manifest and returns the :class:`ScrapeResult`.  If the block raises (a fault
+    after the retries, Ctrl-C), what was committed is still exported, marked
+    ``"complete": false``, and the error goes on to the caller.
+    """
+
+    def __init__(self, source: Source, out: str | Path | None = None) -> None:
+        self.source = source
+        self.out = Path(out) if out is not None else None
+        self.upserts = UpsertCounts()
+        self.store: RecordStore | None = None
+
+    def __enter__(self) -> ScrapeSession:
+        try:
+            if self.out is not None:
+                check_output(self.out)
+                self.store = open_store(self.out, self.source.identity)
+            else:
+                self.store = RecordStore(None)
+        except BaseException:
+            self.source.close()
+            raise
+        return self
+
+    def commit(self, batch: Batch) -> None:
+        assert self.store is not None, "use ScrapeSession in a with block"
+        self.upserts.add(self.store.commit(batch.records, batch.cursors))
+
+    def finish(self) -> ScrapeResult:
+        assert self.store is not None, "use ScrapeSession in a with block"
+        return _export(self.source, self.store, self.out, self.upserts, self.source.complete())
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        from emocause.progress import info
+
+        store = self.store
+        try:
+            if exc_type is not None and self.out is not None and store is not None and store.count():
+                result = _export(self.source, store, self.out, self.upserts, complete=False)
+                info(f"stopped early: {len(result.frame):,} records saved to {self.out}; rerun "
+                     f"the same command to resume")
+        finally:
+            self.source.close()
+            if store is not None:
+                discard_if_empty(store)
+
+
 def run_source(source: Source, out: str | Path | None = None,
                progress: Progress | None = None) -> ScrapeResult:
     """Fetch ``source`` into its state and export the table (and manifest when ``out`` is given)."""
-    from emocause.progress import info
-
-    out = Path(out) if out is not None else None
-    progress = progress or Progress()
-    try:
-        if out is not None:
-            check_output(out)
-        store = open_store(out, source.identity) if out is not None else RecordStore(None)
-    except BaseException:
-        source.close()
-        raise
-    upserts = UpsertCounts()
-    try:
-        try:
-            for batch in source.fetch(store, progress):
-                upserts.add(store.commit(batch.records, batch.cursors))
-        except BaseException:
-            if out is not None and store.count():
-                result = _export(source, store, out, upserts, complete=False)
-                info(f"stopped early: {len(result.frame):,} records saved to {out}; rerun the "
-                     f"same command to resume")
-            raise
-        return _export(source, store, out, upserts, complete=source.complete())
-    finally:
-        source.close()
-        discard_if_empty(store)
+    with ScrapeSession(source, out) as session:
+        for batch in source.fetch(session.store, progress or Progress()):  # type: ignore[arg-type]
+            session.commit(batch)
+        return session.finish()
 
 
 def _export(source: Source, store: RecordStore, out: Path | None, upserts: UpsertCounts,

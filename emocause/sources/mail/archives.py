@@ -35,7 +35,7 @@ from typing import IO
 from emocause.errors import UsageError
 from emocause.sources.limits import MAX_ARCHIVE_MB, MAX_DOWNLOAD_MB, MAX_MESSAGE_MB, MB
 
-_ARCHIVE_EXT = (".txt", ".txt.gz", ".mbox", ".mbox.gz", ".mbx", ".gz", ".bz2", ".zip")
+ARCHIVE_EXT = (".txt", ".txt.gz", ".mbox", ".mbox.gz", ".mbx", ".gz", ".bz2", ".zip")
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"PK\x03\x04", "zip"))
 # "From sender date" with a time of day (mboxo/mboxrd/Pipermail/git), or a bare "From sender".
 _SEPARATOR = re.compile(rb"From \S.*\d{1,2}:\d{2}")  # used with match() at a line start

@@ -23,7 +23,7 @@ import httpx
 from emocause.errors import UsageError
 from emocause.sources.http import (HttpOptions, HttpStats, Reply, Target, Waiter,
                                    get_with_retries, make_client, split_credentials)
-from emocause.sources.mail.archives import _ARCHIVE_EXT
+from emocause.sources.mail.archives import ARCHIVE_EXT
 from emocause.sources.records import Window, iso_utc, parse_iso
 from emocause.urls import check_http_url, redact_url, same_site
 
@@ -96,7 +96,7 @@ def index_links(index_html: str, base_url: str) -> tuple[list[Period], int]:
             name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         except ValueError:  # a malformed link (bad port, bad IPv6 literal): not ours
             continue
-        if not name.lower().endswith(_ARCHIVE_EXT):
+        if not name.lower().endswith(ARCHIVE_EXT):
             continue
         if not same_site(url, base_url):
             offsite += 1
