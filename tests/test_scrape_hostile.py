@@ -340,3 +340,18 @@ def test_a_full_disk_while_writing_the_state_is_one_line(tmp_path):
         store.commit(big, {"c": 2})
     assert store.count() == 1 and store.cursor("c") == 1  # the earlier commit is intact
     store.close()
+
+
+def test_hyperkitty_credentials_reach_no_artifact(perceval_dir, server, tmp_path, cli):
+    from tests.test_scrape_mail import _hyperkitty
+
+    url = _hyperkitty(server, perceval_dir)
+    creds = url.replace("http://127.0.0.1", f"http://user:{SECRET}@127.0.0.1") + f"?token={TOKEN}"
+    out = tmp_path / "h.csv"
+    r = cli("scrape", "hyperkitty", creds, "--out", out, "--since", "2016-03", "--until", "2016-04")
+    assert r.code == 0, r.err
+    got = server.take()
+    assert len(got) == 2 and all(f"token={TOKEN}" in q and "/export/metrics.mbox.gz?" in q for q in got)
+    df = read(out)
+    assert len(df) == 4 and df["url"].str.startswith(url + "message/").all()
+    assert_no_secret(tmp_path, r.err, r.out)

@@ -136,7 +136,8 @@ def hyperkitty_message_url(list_url: str, message_id: str) -> str:
 def parse_hyperkitty_url(url: str) -> tuple[str, str]:
     """``https://host/hyperkitty/list/NAME@host/`` -> (that URL with a final /, ``NAME@host``).
 
-    Credentials and query parameters stay on the URL returned (see :func:`split_credentials`).
+    Credentials stay on the URL returned; a query does not (the exports are URLs below it:
+    :func:`~emocause.sources.http.split_credentials` carries secret parameters on the client).
     """
     url = check_http_url(url, "list URL", "https://host/hyperkitty/list/NAME@host/")
     parts = urlsplit(url)
@@ -145,7 +146,7 @@ def parse_hyperkitty_url(url: str) -> tuple[str, str]:
         raise UsageError(f"{redact_url(url)}: expected a HyperKitty list URL like "
                          f"https://host/hyperkitty/list/NAME@host/")
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
-    return parts._replace(path=path).geturl(), unquote(m.group(1))
+    return parts._replace(path=path, query="", fragment="").geturl(), unquote(m.group(1))
 
 
 def pipermail_project(url: str) -> str:
