@@ -34,6 +34,7 @@ is read from ``OPENAI_API_KEY`` and never stored, logged or written; URLs are sh
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import json
 import math
@@ -44,9 +45,9 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from emocause.backends.base import Backend, OnResult, Request, Response
 from emocause.errors import FatalBackendError, UsageError
@@ -90,10 +91,26 @@ class Endpoint:
     down_until: float = 0.0
     sent: int = 0
     failures: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    chat: str = ""
+
+    def __post_init__(self) -> None:
+        self.chat = self.chat_url
 
     @property
     def chat_url(self) -> str:
-        return self.url.rstrip("/") + "/chat/completions"
+        """``.../chat/completions`` under the base path (query kept, credentials removed)."""
+        p = urlsplit(self.url)
+        netloc = p.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((p.scheme, netloc, p.path.rstrip("/") + "/chat/completions", p.query, ""))
+
+    @property
+    def basic_auth(self) -> tuple[str, str] | None:
+        """``user:password`` given in the URL (sent as HTTP basic auth instead of the API key)."""
+        p = urlsplit(self.url)
+        if p.username is None:
+            return None
+        return unquote(p.username), unquote(p.password or "")
 
 
 class Endpoints:
@@ -362,8 +379,12 @@ class OpenAIBackend(Backend):
                                              enable_cleanup_closed=True)
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True,
                                                   timeout=aiohttp.ClientTimeout(total=None))
-            self._headers = {"Authorization": f"Bearer {self.api_key()}",
-                             "Content-Type": "application/json", "Accept": "application/json"}
+            self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            for e in self.endpoints.items:
+                user = e.basic_auth
+                basic = base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode() if user else ""
+                e.headers = {**self._headers, "Authorization": f"Basic {basic}" if user
+                             else f"Bearer {self.api_key()}"}
         return self._session
 
     async def _run_all(self, requests: Sequence[Request], out: queue.SimpleQueue[Any]) -> None:
@@ -441,7 +462,7 @@ class OpenAIBackend(Backend):
 
         try:
             async with asyncio.timeout(self.timeout):
-                async with session.post(ep.chat_url, data=payload, headers=self._headers,
+                async with session.post(ep.chat, data=payload, headers=ep.headers,
                                         allow_redirects=False) as r:
                     status = r.status
                     declared = r.content_length

@@ -116,6 +116,9 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         #: Every request received: (method, path).
         self.log: list[tuple[str, str]] = []
+        #: Chat requests being answered now, and the most at once.
+        self.inflight = 0
+        self.max_inflight = 0
         self.faults: list[Fault] = []
         self.files: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, Batch] = {}
@@ -258,7 +261,7 @@ class FakeOpenAI:
         if path == "/_fake/stats":
             return await _send(writer, 200, self.stats())
         if method == "POST" and path.endswith("/chat/completions"):
-            return await self._chat(path, headers, body, writer)
+            return await self._chat(path, parts.query, headers, body, writer)
         if not self._authorized(headers):
             return await _send(writer, 401, _UNAUTHORIZED)
         if path.endswith("/files") and method == "POST":
@@ -295,16 +298,27 @@ class FakeOpenAI:
     def _authorized(self, headers: dict[str, str]) -> bool:
         return self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
 
-    async def _chat(self, path: str, headers: dict[str, str], raw: bytes,
+    async def _chat(self, path: str, query: str, headers: dict[str, str], raw: bytes,
                     writer: asyncio.StreamWriter) -> bool:
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
             return await _send(writer, 400, _error("body is not JSON"))
         with self._lock:
-            self.requests.append({"path": path, "body": body, "auth": headers.get("authorization", "")})
+            self.requests.append({"path": path, "body": body, "auth": headers.get("authorization", ""),
+                                  "query": query})
             n = len(self.requests)
             fault = self.faults.pop(0) if self.faults else None
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return await self._answer(n, headers, body, fault, writer)
+        finally:
+            with self._lock:
+                self.inflight -= 1
+
+    async def _answer(self, n: int, headers: dict[str, str], body: dict[str, Any], fault: Fault | None,
+                      writer: asyncio.StreamWriter) -> bool:
         if self.latency:
             await asyncio.sleep(self.latency)
         if not self._authorized(headers):
