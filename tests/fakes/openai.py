@@ -379,7 +379,7 @@ class FakeOpenAI:
             invalid = "duplicate custom_id"
         now = time.time()
         b = Batch(f"batch_{next(_ids)}", f["id"], req["endpoint"], req["completion_window"],
-                  dict(req.get("metadata") or {}), lines, invalid, now, since=now)
+                  dict(req.get("metadata") or {}), lines, invalid, now, since=now, times={"validating": now})
         with self._lock:
             self.batches[b.id] = b
             obj = self._batch_object(b)
@@ -404,23 +404,21 @@ class FakeOpenAI:
 
     # -- batch life cycle (called with the lock held) ------------------------------------------------
 
-    def _set(self, b: Batch, status: str) -> None:
-        b.status, b.since = status, time.time()
+    def _set(self, b: Batch, status: str, at: float | None = None) -> None:
+        b.status, b.since = status, (time.time() if at is None else at)
         b.times[status] = b.since
 
     def _advance(self, b: Batch) -> None:
+        """Move ``b`` along its timeline (each stage lasts its ``batch_timing``, polled or not)."""
         validating, running, finalizing = self.batch_timing
         now = time.time()
         if b.status == "validating" and now - b.since >= validating:
-            if b.invalid:
-                self._set(b, "failed")
-            else:
-                self._set(b, "in_progress")
+            self._set(b, "failed" if b.invalid else "in_progress", b.since + validating)
         if b.status == "in_progress":
             if b.expire:
                 self._finish(b, "expired", int(len(b.lines) * self.partial), "batch_expired")
             elif not self.hold.is_set() and now - b.since >= running:
-                self._set(b, "finalizing")
+                self._set(b, "finalizing", b.since + running)
             else:
                 b.done = min(len(b.lines), int(len(b.lines) * (now - b.since) / max(running, 1e-9)))
         if b.status == "finalizing" and now - b.since >= finalizing:
