@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import email.utils
 import json
 import math
 import os
-import queue
 import random
 import threading
 import time
+import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -93,9 +94,16 @@ class Endpoint:
     failures: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     chat: str = ""
+    proxy: str | None = None
 
     def __post_init__(self) -> None:
         self.chat = self.chat_url
+        # $HTTPS_PROXY / $HTTP_PROXY / $NO_PROXY, as the openai package honours them (looked up
+        # once here, not per request)
+        host = urlsplit(self.url).hostname or ""
+        proxies = urllib.request.getproxies()
+        if not urllib.request.proxy_bypass(host):
+            self.proxy = proxies.get(urlsplit(self.url).scheme.lower())
 
     @property
     def chat_url(self) -> str:
@@ -346,23 +354,31 @@ class OpenAIBackend(Backend):
         self.run_direct(requests, on_result)
 
     def run_direct(self, requests: Sequence[Request], on_result: OnResult) -> None:
+        """Run the requests on the event loop; call ``on_result`` here, in the caller's thread.
+
+        Answers cross threads through a deque and one event that is set only when it was clear,
+        so under load one wake-up hands over many answers; the cache commits here run in
+        parallel with the network work on the loop (SQLite releases the GIL).
+        """
         if self._loop is None:
             self._loop = _Loop()
-        results: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        fut = self._loop.submit(self._run_all(requests, results))
+        inbox: collections.deque[Any] = collections.deque()
+        ready = threading.Event()
+        fut = self._loop.submit(self._run_all(requests, inbox, ready))
         done = 0
         try:
             while done < len(requests):
-                try:
-                    item = results.get(timeout=0.25)
-                except queue.Empty:
+                if not ready.wait(0.25):  # short waits, so Ctrl-C reaches this thread
                     if fut.done() and fut.exception() is not None:
                         raise fut.exception()  # type: ignore[misc]
                     continue
-                if isinstance(item, BaseException):
-                    raise item
-                on_result(*item)
-                done += 1
+                ready.clear()
+                while inbox:
+                    item = inbox.popleft()
+                    if isinstance(item, BaseException):
+                        raise item
+                    on_result(*item)
+                    done += 1
         finally:
             if not fut.done():
                 fut.cancel()
@@ -387,23 +403,35 @@ class OpenAIBackend(Backend):
                              else f"Bearer {self.api_key()}"}
         return self._session
 
-    async def _run_all(self, requests: Sequence[Request], out: queue.SimpleQueue[Any]) -> None:
+    async def _run_all(self, requests: Sequence[Request], inbox: collections.deque[Any],
+                       ready: threading.Event) -> None:
         session = await self._session_for_loop()
         window = asyncio.Semaphore(self.concurrency)
         tasks: set[asyncio.Task[None]] = set()
+        idle = asyncio.Event()
         stop = False
+
+        def deliver(item: Any) -> None:
+            inbox.append(item)
+            if not ready.is_set():
+                ready.set()
 
         async def one(i: int, req: Request) -> None:
             nonlocal stop
             try:
-                out.put((i, await self._request(session, req)))
+                deliver((i, await self._request(session, req)))
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # noqa: BLE001 - FatalBackendError, or a bug: the caller raises it
                 stop = True
-                out.put(exc)
+                deliver(exc)
             finally:
                 window.release()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            if not tasks:
+                idle.set()
 
         try:
             for i, req in enumerate(requests):
@@ -412,9 +440,9 @@ class OpenAIBackend(Backend):
                     break
                 task = asyncio.create_task(one(i, req))
                 tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            while tasks:
-                await asyncio.wait(set(tasks))
+                task.add_done_callback(finished)
+            if tasks:
+                await idle.wait()
         finally:
             for task in list(tasks):
                 task.cancel()
@@ -462,7 +490,7 @@ class OpenAIBackend(Backend):
 
         try:
             async with asyncio.timeout(self.timeout):
-                async with session.post(ep.chat, data=payload, headers=ep.headers,
+                async with session.post(ep.chat, data=payload, headers=ep.headers, proxy=ep.proxy,
                                         allow_redirects=False) as r:
                     status = r.status
                     declared = r.content_length
