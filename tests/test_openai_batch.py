@@ -179,16 +179,26 @@ def test_a_killed_batch_run_reattaches_and_never_submits_twice(tmp_path):
     assert row["batch_id"] == batch.id and row["collected"] == 1 and row["status"] == "completed"
 
 
+def five_requests() -> list[Request]:
+    return [Request(prompt=f'Q """comment {i} is broken"""', text=str(i), task="label", max_tokens=8)
+            for i in range(5)]
+
+
+def recorded_intent(cache: Cache, server: FakeOpenAI, reqs: list[Request]):
+    """A batch backend, and the chunk an earlier run recorded for ``reqs`` before it died."""
+    b = backends.create("openai", model="m", base_url=server.url, batch=True)
+    ids = [custom_id(b, r) for r in reqs]
+    key = chunk_key(ids)
+    cache.batch_intent(key, b.cache_scopes()[0], "m", ids)
+    return b, ids, key
+
+
 def test_a_batch_submitted_but_not_recorded_is_found_by_its_metadata(tmp_path):
     """The process died after creating the batch and before storing its id: no second batch."""
     cache = Cache(tmp_path / "c.sqlite")
-    reqs = [Request(prompt=f'Q """comment {i} is broken"""', text=str(i), task="label", max_tokens=8)
-            for i in range(5)]
+    reqs = five_requests()
     with FakeOpenAI(keyword_responder(RULES)) as server:
-        b = backends.create("openai", model="m", base_url=server.url, batch=True)
-        ids = [custom_id(b, r) for r in reqs]
-        key = chunk_key(ids)
-        cache.batch_intent(key, b.cache_scopes()[0], "m", ids)
+        b, ids, key = recorded_intent(cache, server, reqs)
         client = openai.OpenAI(api_key="x", base_url=server.url)
         lines = "".join(json.dumps({"custom_id": c, "method": "POST", "url": "/v1/chat/completions",
                                     "body": b.body(r)}) + "\n" for c, r in zip(ids, reqs))
@@ -203,14 +213,12 @@ def test_a_batch_submitted_but_not_recorded_is_found_by_its_metadata(tmp_path):
 
 def test_a_recorded_batch_never_submitted_is_submitted_once(tmp_path):
     cache = Cache(tmp_path / "c.sqlite")
-    reqs = [Request(prompt=f'Q """comment {i} is broken"""', text=str(i), task="label", max_tokens=8)
-            for i in range(5)]
+    reqs = five_requests()
     with FakeOpenAI(keyword_responder(RULES)) as server:
-        b = backends.create("openai", model="m", base_url=server.url, batch=True)
-        ids = [custom_id(b, r) for r in reqs]
-        cache.batch_intent(chunk_key(ids), b.cache_scopes()[0], "m", ids)  # died before uploading
+        b, _, key = recorded_intent(cache, server, reqs)  # died before uploading
         out = run_requests(b, reqs, cache, RunStats())
         assert len(server.batches) == 1 and all(r.ok for r in out)
+        assert cache.batch_get(key)["collected"] == 1
 
 
 def test_split_respects_the_line_and_byte_limits():

@@ -120,19 +120,22 @@ class Cache:
             raise UsageError(f"cannot create cache {self.path}: {exc.strerror}") from None
         self._lock = threading.Lock()
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, CachedResponse]:
-        """The cached answers among ``keys`` (queried in chunks)."""
-        keys = list(dict.fromkeys(keys))
-        out: dict[str, CachedResponse] = {}
+    def _rows_in(self, sql: str, values: Iterable[str], args: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of ``sql``, whose ``{marks}`` is filled with one ``?`` per value, 500 values a query."""
+        values = list(dict.fromkeys(values))
+        rows: list[Any] = []
         with self._lock:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                rows = self._conn.execute(
-                    f"SELECT key, response, prompt_tokens, completion_tokens FROM responses "
-                    f"WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-                for key, resp, pt, ct in rows:
-                    out[key] = CachedResponse(resp, pt, ct)
-        return out
+            for i in range(0, len(values), 500):
+                chunk = values[i:i + 500]
+                rows += self._conn.execute(sql.format(marks=",".join("?" * len(chunk))),
+                                           [*args, *chunk]).fetchall()
+        return rows
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, CachedResponse]:
+        """The cached answers among ``keys``."""
+        rows = self._rows_in("SELECT key, response, prompt_tokens, completion_tokens FROM responses "
+                             "WHERE key IN ({marks})", keys)
+        return {key: CachedResponse(resp, pt, ct) for key, resp, pt, ct in rows}
 
     def put(self, key: str, backend: str, model: str, params: dict[str, Any], prompt: str,
             response: str, usage: dict[str, int] | None = None, seconds: float = 0.0,
@@ -190,18 +193,12 @@ class Cache:
 
     def batch_active(self, endpoint: str, model: str, custom_ids: Iterable[str]) -> dict[str, str]:
         """``custom_id -> chunk`` for the ids held by a batch whose results were not collected."""
-        ids = list(dict.fromkeys(custom_ids))
+        rows = self._rows_in("SELECT r.custom_id, r.chunk FROM batch_requests r JOIN batches b "
+                             "ON b.chunk = r.chunk WHERE b.collected = 0 AND b.endpoint = ? AND b.model = ? "
+                             "AND r.custom_id IN ({marks}) ORDER BY b.created", custom_ids, (endpoint, model))
         out: dict[str, str] = {}
-        with self._lock:
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                rows = self._conn.execute(
-                    f"SELECT r.custom_id, r.chunk FROM batch_requests r JOIN batches b ON b.chunk = r.chunk "
-                    f"WHERE b.collected = 0 AND b.endpoint = ? AND b.model = ? "
-                    f"AND r.custom_id IN ({','.join('?' * len(chunk))}) ORDER BY b.created",
-                    [endpoint, model, *chunk]).fetchall()
-                for cid, key in rows:
-                    out.setdefault(cid, key)
+        for cid, key in rows:
+            out.setdefault(cid, key)
         return out
 
     def batch_get(self, chunk: str) -> dict[str, Any] | None:

@@ -135,15 +135,21 @@ class Endpoints:
         if all(e.failing_since is not None and now - e.failing_since >= self.unreachable_after
                for e in self.items):
             return None
-        up = [e for e in self.items if e.down_until <= now and e is not avoid] or \
-             [e for e in self.items if e.down_until <= now] or \
-             [min(self.items, key=lambda e: e.down_until)]
+        # a tripped endpoint whose cool-down is over takes one probe request at a time
+        ready = [e for e in self.items
+                 if e.down_until <= now and (e.streak < TRIP_AFTER or e.outstanding == 0)]
+        up = [e for e in ready if e is not avoid] or ready or [min(self.items, key=lambda e: e.down_until)]
         self._turn = (self._turn + 1) % len(self.items)
         n = len(up)
         return min((up[(self._turn + k) % n] for k in range(n)), key=lambda e: e.outstanding)
 
     def ok(self, e: Endpoint) -> None:
         e.streak, e.failing_since, e.down_until = 0, None, 0.0
+
+    def reset(self) -> None:
+        """Forget past failures (a new call may find the servers back)."""
+        for e in self.items:
+            self.ok(e)
 
     def failed(self, e: Endpoint) -> None:
         now = time.monotonic()
@@ -362,6 +368,7 @@ class OpenAIBackend(Backend):
         """
         if self._loop is None:
             self._loop = _Loop()
+        self.endpoints.reset()
         inbox: collections.deque[Any] = collections.deque()
         ready = threading.Event()
         fut = self._loop.submit(self._run_all(requests, inbox, ready))
