@@ -272,3 +272,17 @@ def test_every_endpoint_unreachable_fails_the_rows_fast_instead_of_hanging():
     elapsed = time.perf_counter() - t0
     assert stats.failed == 40 and all(r.error.startswith("connection error") for r in out)
     assert elapsed < 15  # 40 rows x 6 retries would be minutes of backoff
+
+
+def test_base_url_given_twice_on_the_command_line_uses_both(tmp_path, cli):
+    src = write_csv(tmp_path / "in.csv", [f"the build is broken, case {i}" for i in range(40)])
+    with FakeOpenAI(keyword_responder(RULES), latency=0.02) as a, \
+            FakeOpenAI(keyword_responder(RULES), latency=0.02) as b:
+        r = cli("classify", src, "--out", tmp_path / "o.csv", "--backend", "openai", "--model", "m",
+                "--base-url", a.url, "--base-url", b.url, "--concurrency", "4")
+        assert r.code == 0, r.err
+        assert a.count + b.count == 40 and a.count >= 10 and b.count >= 10
+    m = json.loads((tmp_path / "o.csv.manifest.json").read_text())
+    assert m["endpoints"] == [a.url, b.url]
+    assert m["cache_scopes"] == [endpoint_identity(a.url), endpoint_identity(b.url)]
+    assert (pd.read_csv(tmp_path / "o.csv")["emotion"] == "Anger").all()

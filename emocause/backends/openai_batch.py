@@ -113,7 +113,8 @@ class _Job:
         self.endpoint = backend.cache_scopes()[0]
         self.lines: dict[str, bytes] = {}
         ep = backend.endpoints.items[0]
-        self.client = openai.OpenAI(api_key=backend.api_key(), base_url=ep.url,
+        base = ep.chat.rsplit("/chat/completions", 1)[0]  # without user:password (never sent here)
+        self.client = openai.OpenAI(api_key=backend.api_key(), base_url=base,
                                     max_retries=backend.max_retries, timeout=backend.timeout)
         self.shown = ep.shown
 

@@ -19,13 +19,14 @@ Model = Annotated[Optional[str], typer.Option(
 BaseUrl = Annotated[Optional[list[str]], typer.Option(
     "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, Ollama, "
     "llama.cpp); repeat for replicas of one model (requests go to the least busy). "
-    "Default: $OPENAI_BASE_URL.", show_default=False)]
+    "Default: $OPENAI_BASE_URL.", show_default=False, metavar="URL")]
 Batch = Annotated[bool, typer.Option(
     "--batch", help="openai: send through the OpenAI Batch API (half price, results within 24 h); "
     "a rerun reattaches to the running batch.")]
 EndpointGroup = Annotated[Optional[str], typer.Option(
     "--endpoint-group", help="openai: a name for the --base-url servers that share cached answers "
-    "whatever their URLs (replicas of the same model and weights).", show_default=False)]
+    "whatever their URLs (replicas of the same model and weights).", show_default=False,
+    metavar="NAME")]
 Concurrency = Annotated[int, typer.Option("--concurrency", "-j", min=1, max=256,
                                           help="openai: requests in flight.")]
 Retries = Annotated[int, typer.Option("--retries", min=0, max=20,
