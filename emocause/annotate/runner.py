@@ -126,7 +126,9 @@ def run_requests(backend: Backend, requests: Sequence[Request | None], cache: Ca
                 if keys[rows[0]] is not None and cache is not None:
                     req = todo[j]
                     endpoint = resp.endpoint or (scopes[0] if scopes else None)
-                    cache.put(request_key(backend, req, endpoint), backend.name, backend.model,
+                    key = keys[rows[0]] if endpoint == (scopes[0] if scopes else None) else \
+                        request_key(backend, req, endpoint)
+                    cache.put(key, backend.name, backend.model,
                               {**backend.params(), **backend.cache_namespace(req)},
                               req.prompt if backend.uses_prompt else req.text,
                               resp.text or "", resp.usage, resp.seconds, endpoint)
