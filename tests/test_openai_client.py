@@ -121,6 +121,13 @@ def test_a_50_mb_answer_to_an_8_token_prompt_is_refused(tmp_path, chunked):
     assert cache.stats()["entries"] == 1
 
 
+def test_a_compressed_answer_that_inflates_past_the_cap_is_refused():
+    with FakeOpenAI(keyword_responder(RULES)) as server:
+        server.misbehave("gzip", times=1, size=50_000_000)  # about 50 KB on the wire
+        out, stats, _ = run(server, reqs(2), None, concurrency=1, max_retries=0)
+    assert out[0].error == f"answer too large: over {MAX_ANSWER_BYTES:,} bytes" and out[1].ok
+
+
 def test_an_answer_far_longer_than_max_tokens_allows_is_refused(tmp_path):
     with FakeOpenAI(keyword_responder(RULES)) as server:
         server.misbehave("content", times=1, value="Joy " * 5000)

@@ -503,9 +503,11 @@ class OpenAIBackend(Backend):
                     declared = r.content_length
                     if declared is not None and declared > MAX_ANSWER_BYTES:
                         raise RetryableError(f"answer too large: {declared:,} bytes (cap {MAX_ANSWER_BYTES:,})")
-                    body = await _read_capped(r.content, MAX_ANSWER_BYTES)
                     headers = r.headers
-                    ctype = r.content_type
+                    if declared is not None and "Content-Encoding" not in headers:
+                        body = await r.read()  # exactly the declared bytes, already under the cap
+                    else:  # chunked or compressed: count the bytes as they come
+                        body = await _read_capped(r.content, MAX_ANSWER_BYTES)
         except TimeoutError:
             raise RetryableError(f"timeout: no complete answer within {self.timeout:g} s", broken=True) from None
         except (aiohttp.ClientError, OSError) as exc:
@@ -526,6 +528,7 @@ class OpenAIBackend(Backend):
         try:
             data = json.loads(body)
         except ValueError:
+            ctype = headers.get("Content-Type", "").split(";")[0].strip()
             raise RetryableError(f"bad answer: not JSON ({_one_line(ctype, 60) or 'no content type'}, "
                          f"{len(body):,} bytes)") from None
         return parse_completion(data, max_tokens)

@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import email.parser
 import email.policy
+import gzip
 import itertools
 import json
 import os
@@ -159,7 +160,7 @@ class FakeOpenAI:
         ``mode``: ``html``, ``malformed`` (cut-off JSON), ``array`` (a JSON array), ``content``
         (``params["value"]`` as the message content, e.g. 42 or ""), ``no-choices``,
         ``null-message``, ``huge`` (``params["size"]`` bytes of content; ``chunked=True`` sends no
-        Content-Length), ``trickle`` (a valid body sent one byte every ``params["every"]`` s).
+        Content-Length; ``gzip``: compressed, inflating to ``size``), ``trickle`` (a valid body sent one byte every ``params["every"]`` s).
         """
         with self._lock:
             self.faults.extend(Fault(200, {}, mode, dict(params)) for _ in range(times))
@@ -573,6 +574,10 @@ async def _misbehave(writer: asyncio.StreamWriter, fault: Fault, completion: dic
             writer.write(b"0\r\n\r\n")
         await writer.drain()
         return True
+    if mode == "gzip":  # a compressed body that inflates to ``size`` bytes of content
+        completion["choices"][0]["message"]["content"] = "A" * int(p.get("size", 50_000_000))
+        data = gzip.compress(json.dumps(completion).encode(), compresslevel=9)
+        return await _send_raw(writer, 200, data, "application/json", {"Content-Encoding": "gzip"})
     if mode == "trickle":
         data = json.dumps(completion).encode()
         writer.write(_head(200, "application/json", len(data)))
