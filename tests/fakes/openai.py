@@ -180,7 +180,7 @@ class FakeOpenAI:
     def stats(self) -> dict[str, Any]:
         t = os.times()
         with self._lock:
-            return {"chat": len(self.requests), "requests": len(self.log),
+            return {"chat": len(self.requests), "requests": len(self.log), "max_inflight": self.max_inflight,
                     "batches": len(self.batches), "cpu_s": t.user + t.system}
 
     def __enter__(self) -> "FakeOpenAI":
