@@ -239,6 +239,7 @@ def test_dry_run_shows_the_batch_price_beside_the_normal_price(tmp_path, cli):
 
 @pytest.mark.parametrize("extra,needle", [
     (["--no-cache"], "--batch keeps the batch ids in the cache database"),
+    (["--backend", "embedding"], "--batch needs --backend openai (the backend is embedding)"),
     (["--base-url", "http://127.0.0.1:9/v1"], "--batch sends to one endpoint"),
 ])
 def test_batch_usage_errors_are_one_line(tmp_path, cli, extra, needle):

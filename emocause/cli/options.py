@@ -67,6 +67,11 @@ def backend_options(backend: str | None, model: str | None, base_url: str | list
                     endpoint_group: str | None = None) -> tuple[str, dict[str, Any]]:
     """Resolve the backend name and its constructor options from flags, env and config."""
     name = config.default_backend(backend)
+    if (batch or endpoint_group) and name != "openai":
+        from emocause.errors import UsageError
+
+        raise UsageError(f"{'--batch' if batch else '--endpoint-group'} needs --backend openai "
+                         f"(the backend is {name})")
     opts: dict[str, Any] = {
         "model": config.resolve("model", model) if (backend is None or model) else model,
         "base_url": config.resolve("base_url", base_url or None),
