@@ -150,6 +150,17 @@ def test_a_cancelled_batch_keeps_what_it_finished(tmp_path):
     assert cache.stats()["entries"] == 3
 
 
+def test_a_batch_that_fails_validation_fails_its_rows_with_the_reason(tmp_path):
+    cache = Cache(tmp_path / "c.sqlite")
+    with FakeOpenAI(keyword_responder(RULES), batch_invalid="line 3: model not supported") as server:
+        b = backends.create("openai", model="m", base_url=server.url, batch=True)
+        stats = RunStats()
+        out = run_requests(b, five_requests(), cache, stats)
+        assert next(iter(server.batches.values())).status == "failed"
+    assert stats.failed == 5 and cache.stats()["entries"] == 0
+    assert {r.error for r in out} == {"batch failed: line 3: model not supported: no answer for this request"}
+
+
 def test_a_killed_batch_run_reattaches_and_never_submits_twice(tmp_path):
     """SIGKILL a real `emocause classify --batch` while its batch runs; the rerun reattaches."""
     n = 40

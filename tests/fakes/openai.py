@@ -108,6 +108,7 @@ class FakeOpenAI:
                  api_key: str | None = None, models: set[str] | None = None, *,
                  batch_timing: tuple[float, float, float] = (0.05, 0.1, 0.05),
                  batch_failures: LineFailure | None = None, partial: float = 0.5,
+                 batch_invalid: str | None = None,
                  port: int = 0) -> None:
         self.responder = responder or keyword_responder({})
         self.latency = latency
@@ -128,6 +129,8 @@ class FakeOpenAI:
         self.batch_failures = batch_failures
         #: share of lines answered when a batch is expired or cancelled part-way
         self.partial = partial
+        #: when set, every batch fails validation with this message
+        self.batch_invalid = batch_invalid
         #: while set, batches stay in_progress
         self.hold = threading.Event()
         self._lock = threading.Lock()
@@ -378,6 +381,7 @@ class FakeOpenAI:
                 invalid = f"line {k}: {exc}"
         if len({x["custom_id"] for x in lines}) != len(lines):
             invalid = "duplicate custom_id"
+        invalid = self.batch_invalid or invalid
         now = time.time()
         b = Batch(f"batch_{next(_ids)}", f["id"], req["endpoint"], req["completion_window"],
                   dict(req.get("metadata") or {}), lines, invalid, now, since=now, times={"validating": now})
