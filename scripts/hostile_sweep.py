@@ -386,8 +386,8 @@ def out_is_a_file(ctx: Ctx) -> None:
 # ---------------------------------------------------------------- servers
 
 def start_servers(common: Path, stack: Any) -> dict[str, Any]:
-    from tests.fakes.github import FakeGitHub, iso  # noqa: F401
-    from tests.fakes.hostile import HostileServer, chat, endless_pages, fixed, huge_chat, slowloris
+    from tests.fakes.github import FakeGitHub
+    from tests.fakes.hostile import EndlessPages, HostileServer, Trickle, chat, fixed, flood, huge_chat
     from tests.fakes.openai import FakeOpenAI, keyword_responder
 
     servers: dict[str, Any] = {}
@@ -409,10 +409,10 @@ def start_servers(common: Path, stack: Any) -> dict[str, Any]:
         "oempty": chat(choices=[]),
         "onullmsg": chat(choices=[{"index": 0, "finish_reason": "stop", "message": None}]),
         "onumber": chat(content=42),
-        "oslow": slowloris(),
         "ohuge": huge_chat(20 * 1024 * 1024),
     }.items():
         add(name, HostileServer({completions: behaviour}))
+    add("oslow", Trickle(interval=1.0))
 
     # GitHub-like
     perceval = SHARED / "data" / "perceval" / "github"
@@ -423,14 +423,14 @@ def start_servers(common: Path, stack: Any) -> dict[str, Any]:
     issue = {"id": 1, "number": 1, "title": "t", "body": "b", "user": {"login": "u", "type": "User"},
              "created_at": "2023-01-01T00:00:00Z", "updated_at": "2023-01-01T00:00:00Z",
              "html_url": "https://github.com/octo/repo/issues/1", "author_association": "MEMBER", "comments": 0}
+    add("ghendless", EndlessPages([issue], mode="count"))
+    add("ghrepeat", EndlessPages([issue], mode="self"))
+    add("ghslow", Trickle(interval=1.0))
     gh_routes = {
-        "ghendless": endless_pages(lambda n: {**issue, "id": n, "number": n}),
-        "ghrepeat": endless_pages(lambda n: issue, same=True),
         "ghitems_scalars": fixed(200, ["a", 3]),
         "ghitems_empty": fixed(200, [{}]),
         "ghitems_numtime": fixed(200, [{**issue, "created_at": 12345, "updated_at": 12345}]),
         "ghhtml": fixed(200, "<html><body>Sign in to GitHub</body></html>", "text/html"),
-        "ghslow": slowloris(),
         "gh500": fixed(502, "<html>Bad gateway</html>", "text/html"),
         "ghescape": fixed(403, {"message": f"{ESC}You shall not pass", "documentation_url": "x"}),
     }
@@ -457,7 +457,7 @@ def start_servers(common: Path, stack: Any) -> dict[str, Any]:
     }))
     add("hyperkitty", HostileServer({"/hyperkitty/list/": fixed(200, gzip.compress(b""), "application/gzip")}))
     add("mirror", HostileServer({"/": fixed(200, b"not the file you are looking for\n" * 100, "text/csv")}))
-    add("mirrorhuge", HostileServer({"/": slowloris(interval=0.0005, total=30, ctype="text/csv")}))
+    add("mirrorhuge", HostileServer({"/": flood(2 * 1024**3)}))
     return servers
 
 
