@@ -677,7 +677,8 @@ def scenarios() -> list[Scenario]:
     gh("items [{}]", lambda ctx: ghargs(ctx, "ghitems_empty"), CLEAN)
     gh("a number for a timestamp", lambda ctx: ghargs(ctx, "ghitems_numtime"), CLEAN)
     gh("an HTML page", lambda ctx: ghargs(ctx, "ghhtml"), FAILS)
-    gh("slowloris, --timeout 5", lambda ctx: ghargs(ctx, "ghslow"), FAILS, timeout=90)
+    gh("slowloris, --timeout 5 --retries 0", lambda ctx: ghargs(ctx, "ghslow")[:-4] + ["--retries", "0", "--timeout", "5"],
+       FAILS, timeout=150)  # time enough for a 120 s default deadline
     gh("502 with HTML", lambda ctx: ghargs(ctx, "gh500"), FAILS, timeout=90)
     gh("error message with escape codes", lambda ctx: ghargs(ctx, "ghescape"), FAILS)
     gh("--out in a read-only folder", lambda ctx: ghargs(ctx), BAD, setup=read_only_out)
