@@ -832,8 +832,9 @@ def test_phrase_labels_unique_and_readable() -> None:
     def encode(phrases: list[str]) -> np.ndarray:
         return np.array([vec.get(p.lower(), [0.3, 0.3, 0.3]) for p in phrases], dtype=np.float32)
 
-    labels = phrase_labels(texts, classes, X, encode, {1: [0], 2: [4]})
+    labels, phrases = phrase_labels(texts, classes, X, encode, {1: [0], 2: [4]})
     assert labels == {1: "Merge conflicts", 2: "CI build"}
+    assert "Merge conflicts" not in phrases[1] and all(p for p in phrases[2])
     assert unique_labels([1, 2], {1: ["Tests fail"], 2: ["tests fail!", "Flaky CI"]}) == \
         {1: "Tests fail", 2: "Flaky CI"}
     assert unique_labels([1, 2], {1: ["Test"], 2: ["Tests"]}) == {1: "Test", 2: "Tests (2)"}

@@ -116,9 +116,10 @@ def register(app: typer.Typer) -> None:
         min_samples: Annotated[int, typer.Option(
             "--min-samples", min=1, help="DBSCAN/HDBSCAN: neighbours (itself included) that "
             "make a core cause.")] = 4,
-        min_cluster_size: Annotated[int, typer.Option(
-            "--min-cluster-size", min=2, help="Causes a group needs to be a theme "
-            "(the paper: more than 7).")] = 8,
+        min_cluster_size: Annotated[Optional[int], typer.Option(
+            "--min-cluster-size", min=2, help="Causes a group needs to be a theme. Default: 8 "
+            "(the paper: more than 7), and with --method themes at least one in 500 causes.",
+            show_default=False)] = None,
         labels: Annotated[str, typer.Option(
             "--labels", help="auto: theme names written by the backend when it writes text "
             "(openai, hf), else the most representative phrase; model; offline.")] = "auto",

@@ -215,56 +215,70 @@ def roles_chart(labels: Sequence[str], role_counts: Sequence[Mapping[str, int]],
     return _svg(body, y, "Themes by author role", width)
 
 
+def _share_scale(rows: Sequence[tuple[int, str, Mapping[str, int]]], months: Sequence[str],
+                 denominators: Mapping[str, int], min_comments: int = 10) -> float:
+    """The share that gets the darkest shade: the 90th percentile of the theme-month shares in
+    months with at least ``min_comments`` comments, so a month of two comments (one share of
+    50%) does not wash every other cell out."""
+    full = [m for m in months if denominators.get(m, 0) >= min_comments] or \
+        [m for m in months if denominators.get(m)]
+    shares = sorted(counts.get(m, 0) / denominators[m] for _, _, counts in rows for m in full
+                    if counts.get(m, 0))
+    return shares[int(0.9 * (len(shares) - 1))] if shares else 1.0
+
+
 def timeline_chart(months: Sequence[str], rows: Sequence[tuple[int, str, Mapping[str, int]]],
                    denominators: Mapping[str, int] | None, emotion: str,
-                   width: str = "100%") -> str:
+                   width: str = "100%", max_rows: int = 20) -> str:
     """Themes over time: one strip of monthly cells per theme (the count in the cell).
 
     With ``denominators`` (the month's comments showing the emotion), the shade is the
-    theme's share of them, so a month with few comments overall does not look quiet;
-    without, the shade follows the count.
+    theme's share of them, so a busy month does not look like a trend; without, the
+    shade follows the count.  The ``max_rows`` largest themes are drawn.
     """
     n = len(months)
     title = "Themes over time"
     if n == 0:
         return _svg([f'<text x="50%" y="30" text-anchor="middle" fill="{MUTED}">'
                      f"the causes have no dates</text>"], 50, title, width)
+    shown = list(rows)[:max_rows]
     lines: list[tuple[str, Mapping[str, int], bool]] = []
     if denominators:
         lines.append((f"All {emotion.lower()} comments", denominators, True))
-    lines += [(f"{tid}. {_short(label)}", counts, False) for tid, label, counts in rows]
-    peak = max([c for _, counts, top in lines if not top for c in counts.values()] + [1])
-    peak_share = max([counts.get(m, 0) / denominators[m] for _, counts, top in lines if not top
-                      for m in months if denominators and denominators.get(m)] + [1e-9])
-    shade_text = (f"shade: share of the month's {emotion.lower()} comments" if denominators
-                  else "shade: causes in the month")
-    body = [f'<text x="0" y="12" font-size="11" fill="{MUTED}">{_t(shade_text)}; '
-            f"number: causes</text>"]
-    y = 22.0
+    lines += [(f"{tid}. {_short(label)}", counts, False) for tid, label, counts in shown]
+    peak = sorted(c for _, counts, top in lines if not top for c in counts.values() if c) or [1]
+    peak_count = peak[int(0.9 * (len(peak) - 1))]
+    peak_share = _share_scale(shown, months, denominators) if denominators else 1.0
+    notes = [f"darker: larger share of the month's {emotion.lower()} comments"
+             if denominators else "darker: more causes in the month"]
+    if len(rows) > len(shown):
+        notes.append(f"the {len(shown)} largest of {len(rows)} themes")
+    body = [f'<text x="0" y="{12 + 15 * k}" font-size="11" fill="{MUTED}">{_t(t)}</text>'
+            for k, t in enumerate(notes)]
+    y = 7.0 + 15 * len(notes)
     for name, counts, is_total in lines:
         weight = ' font-weight="600"' if is_total else ""
         body.append(f'<text x="0" y="{y + 12:.0f}" font-size="12"{weight}>{_t(name)}</text>')
+        top_total = max(max(counts.values(), default=0), 1)
         for i, m in enumerate(months):
             c = int(counts.get(m, 0))
             if is_total:
-                level = c / max(max(counts.values()), 1)
-                colour = "#8c8f99"
+                level, colour = c / top_total, "#6b6f7b"
             elif denominators:
                 level = (c / denominators[m] / peak_share) if denominators.get(m) else 0.0
                 colour = PALETTE[0]
             else:
-                level = c / peak
-                colour = PALETTE[0]
+                level, colour = c / peak_count, PALETTE[0]
             tip = f"{name} · {m}: {c:,}"
             if denominators and not is_total and denominators.get(m):
                 tip += f" ({100.0 * c / denominators[m]:.0f}% of {denominators[m]:,})"
-            fill = (f'fill="{colour}" fill-opacity="{0.12 + 0.88 * min(level, 1.0):.2f}"' if c
+            fill = (f'fill="{colour}" fill-opacity="{0.15 + 0.85 * min(level, 1.0):.2f}"' if c
                     else f'fill="{EMPTY}"')
             body.append(f'<rect x="{_pct(i / n * 100)}" y="{y + 17:.0f}" '
                         f'width="{_pct(100.0 / n - 0.35)}" height="18" {fill}>'
                         f"<title>{_t(tip)}</title></rect>")
             if c and n <= 24:
-                ink = "#ffffff" if level > 0.55 else INK
+                ink = "#ffffff" if min(level, 1.0) > 0.5 else INK
                 body.append(f'<text x="{_pct((i + 0.5) / n * 100)}" y="{y + 30:.0f}" '
                             f'text-anchor="middle" font-size="10" fill="{ink}">{c}</text>')
         y += 42

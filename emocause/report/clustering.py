@@ -67,6 +67,9 @@ DEFAULT_THRESHOLD = 0.65
 DEFAULT_MIN_SIMILARITY = 0.5
 #: Large themes are split again, more tightly, into sub-themes.
 SUBTHEME_THRESHOLD = 0.5
+#: With --method themes, the smallest theme grows with the number of causes (one in 500 causes,
+#: at least DEFAULT_MIN_CLUSTER_SIZE), so 100,000 causes make a readable number of themes.
+AUTO_MIN_SHARE = 1 / 500
 #: Distinct causes clustered exactly; beyond this, k-means micro-clusters are merged instead,
 #: so the pairwise matrix never exceeds MAX_POINTS x MAX_POINTS (64 MB of float32).
 MAX_POINTS = 4000
@@ -349,8 +352,10 @@ def agglomerative_cosine(X: np.ndarray, threshold: float = DEFAULT_THRESHOLD,
     w = np.bincount(inverse, minlength=len(first)).astype(np.float64)
     with bar(f"{description or 'cluster'}: agglomerative", 2) as progress:
         if len(U) > max_points:
-            km = MiniBatchKMeans(n_clusters=max_points, random_state=seed, n_init=1,
-                                 batch_size=max(4096, 3 * max_points), max_no_improvement=5)
+            # Random initial centres: k-means++ would take minutes to place thousands of them,
+            # and these micro-clusters only need to be small, not optimal.
+            km = MiniBatchKMeans(n_clusters=max_points, random_state=seed, n_init=1, init="random",
+                                 batch_size=max(4096, 2 * max_points), max_no_improvement=5)
             assign = km.fit_predict(U, sample_weight=w)
             used, assign = np.unique(assign, return_inverse=True)
             points = normalise(km.cluster_centers_[used])
@@ -490,6 +495,13 @@ def split_large(X: np.ndarray, ids: np.ndarray, min_size: int, min_cluster_size:
 
 
 METHODS = ("themes", "paper")
+
+
+def auto_min_cluster_size(n: int, method: str = "themes") -> int:
+    """The default smallest theme: the paper's 8, or one in 500 causes with ``themes``."""
+    if method == "paper":
+        return DEFAULT_MIN_CLUSTER_SIZE
+    return max(DEFAULT_MIN_CLUSTER_SIZE, math.ceil(n * AUTO_MIN_SHARE))
 
 
 @dataclass

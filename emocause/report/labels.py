@@ -38,6 +38,8 @@ MAX_LABEL = 60
 #: Central causes shown to a language model per theme.
 MODEL_CAUSES = 8
 _CANDIDATES = 30
+#: Key phrases shown beside a label are at least this similar to the theme's centre.
+PHRASE_SIMILARITY = 0.4
 #: A word in more than this share of all causes is too common to name a theme on its own.
 GENERIC_SHARE = 0.04
 #: Words a phrase may start with although they are stop words (they carry its meaning).
@@ -85,7 +87,7 @@ def _surface(phrase: str, texts: Sequence[str]) -> str | None:
     """The spelling of ``phrase`` most causes use (``ci build`` -> ``CI build``); ``None`` when
     no cause has it as written, or it mostly runs across a clause (``no, this PR``)."""
     words = phrase.split()
-    pattern = re.compile(r"(?<![\w])" + r"[\W_]{1,3}".join(map(re.escape, words)) + r"(?![\w])",
+    pattern = re.compile(r"(?<![\w])" + r"[\s/'-]{1,3}".join(map(re.escape, words)) + r"(?![\w])",
                          re.I)
     found = Counter(m.group(0) for t in texts for m in pattern.finditer(t))
     if not found:  # the words only meet once a link or a number is taken out
@@ -97,7 +99,7 @@ def _surface(phrase: str, texts: Sequence[str]) -> str | None:
 
 
 def _ranked(terms: list[str], sims: np.ndarray, coverage: np.ndarray,
-            generic: np.ndarray) -> list[str]:
+            generic: np.ndarray) -> list[tuple[str, float]]:
     """Candidates best first: similarity to the centre, plus small bonuses for length and reach.
 
     A word common to the whole corpus (``generic``: "issue", the project's name)
@@ -115,12 +117,13 @@ def _ranked(terms: list[str], sims: np.ndarray, coverage: np.ndarray,
         if longer:
             order.remove(longer[0])
             order.insert(0, longer[0])
-    return [terms[i] for i in order]
+    return [(terms[i], float(sims[i])) for i in order]
 
 
 def candidates(texts: Sequence[str], classes: np.ndarray, X: np.ndarray, encode: Encoder,
-               n: int = _CANDIDATES) -> dict[int, list[str]]:
-    """Readable label candidates for every class ``>= 0``, best first (surface spelling)."""
+               n: int = _CANDIDATES) -> dict[int, list[tuple[str, float]]]:
+    """Readable label candidates for every class ``>= 0``, best first (surface spelling), with
+    their cosine similarity to the class's centre."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     classes = np.asarray(classes)
@@ -145,7 +148,7 @@ def candidates(texts: Sequence[str], classes: np.ndarray, X: np.ndarray, encode:
                           everywhere[top] > GENERIC_SHARE)
     phrases = sorted({t for ts, _, _ in picked.values() for t in ts})
     vectors = dict(zip(phrases, encode(phrases))) if phrases else {}
-    out: dict[int, list[str]] = {}
+    out: dict[int, list[tuple[str, float]]] = {}
     for c in wanted:
         terms_c, coverage, generic = picked.get(c, ([], np.zeros(0), np.zeros(0, dtype=bool)))
         if not terms_c:
@@ -156,8 +159,9 @@ def candidates(texts: Sequence[str], classes: np.ndarray, X: np.ndarray, encode:
         centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
         sims = np.array([float(vectors[t] @ centre) for t in terms_c])
         member_texts = [texts[i] for i in members]
-        shown = (_surface(t, member_texts) for t in _ranked(terms_c, sims, coverage, generic))
-        out[c] = [t for t in shown if t]
+        shown = ((_surface(t, member_texts), sim)
+                 for t, sim in _ranked(terms_c, sims, coverage, generic))
+        out[c] = [(t, sim) for t, sim in shown if t]
     return out
 
 
@@ -193,8 +197,10 @@ def unique_labels(order: Sequence[int], options: Mapping[int, Sequence[str]],
 def phrase_labels(texts: Sequence[str], classes: np.ndarray, X: np.ndarray, encode: Encoder,
                   central: Mapping[int, Sequence[int]],
                   keywords: Mapping[int, Sequence[str]] | None = None,
-                  taken: Sequence[str] = ()) -> dict[int, str]:
-    """Offline labels for every class ``>= 1``: readable phrases, deduplicated (largest first).
+                  taken: Sequence[str] = (), n_phrases: int = 6,
+                  ) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """Offline labels for every class ``>= 1``, deduplicated (largest first), and each class's
+    next best ``n_phrases`` key phrases (shown beside the label).
 
     ``central`` lists each class's causes closest to its centre (row numbers):
     the first one, shortened, is the fallback when no phrase is free.
@@ -210,8 +216,34 @@ def phrase_labels(texts: Sequence[str], classes: np.ndarray, X: np.ndarray, enco
         fallback = [shorten(texts[i]) for i in central.get(c, ())[:1] if clean(texts[i]).strip()]
         if not fallback:
             fallback = [label_from_keywords(list((keywords or {}).get(c, ())))]
-        options[c] = found.get(c, [])[:8] + fallback
-    return unique_labels(order, options, taken)
+        options[c] = [t for t, _ in found.get(c, [])[:8]] + fallback
+    labels = unique_labels(order, options, taken)
+    phrases = {c: _distinct(labels[c], [p for p, sim in found.get(c, [])
+                                        if sim >= PHRASE_SIMILARITY])[:n_phrases]
+               for c in order}
+    return labels, phrases
+
+
+def _root(word: str) -> str:
+    """A crude word root, only to tell "failing", "failed" and "failures" are one idea."""
+    for suffix in ("ures", "ure", "ings", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[:-len(suffix)]
+            break
+    return word[:6]
+
+
+def _distinct(label: str, phrases: Sequence[str]) -> list[str]:
+    """``phrases`` without those that repeat the label or an earlier phrase (by word roots)."""
+    kept: list[set[str]] = [{_root(w) for w in re.findall(r"\w+", label.lower())}]
+    out = []
+    for p in phrases:
+        roots = {_root(w) for w in re.findall(r"\w+", p.lower())}
+        if any(roots <= k or k <= roots for k in kept):
+            continue
+        kept.append(roots)
+        out.append(p)
+    return out
 
 
 def clean_answer(raw: str | None) -> str:

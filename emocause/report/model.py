@@ -66,10 +66,11 @@ class ThemeView:
     size: int
     share: float
     label: str
-    keywords: list[str]
+    keywords: list[str]  # class-based TF-IDF terms (stop words removed): for search and data
     roles: dict[str, int]
     cohesion: float
     examples: list[Example]
+    phrases: list[str] = field(default_factory=list)  # readable key phrases, after the label
     authors: int = 0
     top_authors: list[tuple[str, int]] = field(default_factory=list)
     first_seen: str | None = None
@@ -165,6 +166,7 @@ def build(frame: pd.DataFrame, X: np.ndarray, grouping: Any, title: str, emotion
           counts: dict[str, Any], parameters: dict[str, Any],
           labels: Mapping[int, str] | None = None,
           sub_labels: Mapping[tuple[int, int], str] | None = None,
+          phrases: Mapping[int, list[str]] | None = None,
           totals: dict[str, int] | None = None, months: dict[str, int] | None = None,
           n_examples: int = 3, top_keywords: int = 8) -> Report:
     """Join causes, embeddings, themes and labels into a :class:`Report` (no I/O).
@@ -234,7 +236,8 @@ def build(frame: pd.DataFrame, X: np.ndarray, grouping: Any, title: str, emotion
         views.append(ThemeView(
             id=t.id, size=t.size, share=t.share, label=t.label, keywords=t.keywords,
             roles={r: t.roles[r] for r in role_order if r in t.roles},
-            cohesion=round(t.cohesion, 4), examples=examples, authors=len(authors),
+            cohesion=round(t.cohesion, 4), examples=examples,
+            phrases=list((phrases or {}).get(t.id, [])), authors=len(authors),
             top_authors=authors.most_common(3),
             first_seen=_day(dated.min()) if not dated.empty else None,
             last_seen=_day(dated.max()) if not dated.empty else None,

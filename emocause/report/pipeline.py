@@ -60,7 +60,7 @@ class ReportOptions:
     algorithm: str | None = None  # themes: agglomerative (default), dbscan or hdbscan
     eps: float = cl.DEFAULT_EPS
     min_samples: int = cl.DEFAULT_MIN_SAMPLES
-    min_cluster_size: int = cl.DEFAULT_MIN_CLUSTER_SIZE
+    min_cluster_size: int | None = None  # None: 8 (paper), or one in 500 causes (themes)
     threshold: float = cl.DEFAULT_THRESHOLD
     min_similarity: float = cl.DEFAULT_MIN_SIMILARITY
     # Embeddings.
@@ -198,8 +198,9 @@ def project_name(df: pd.DataFrame, cols: inputs.Columns) -> str | None:
 
 def _labels(texts: list[str], X: np.ndarray, grouping: cl.Grouping, embed: Any, mode: str,
             model: Any, store: Any, emotion: str, platform: str,
-            ) -> tuple[dict[int, str], dict[tuple[int, int], str], dict[str, Any]]:
-    """(theme labels, sub-theme labels, what the manifest says about them)."""
+            ) -> tuple[dict[int, str], dict[tuple[int, int], str], dict[int, list[str]],
+                       dict[str, Any]]:
+    """(theme labels, sub-theme labels, key phrases per theme, what the manifest says)."""
     from emocause.report import labels as lab
     from emocause.report.themes import centre_examples, ctfidf_keywords
 
@@ -208,7 +209,7 @@ def _labels(texts: list[str], X: np.ndarray, grouping: cl.Grouping, embed: Any, 
     central = {t: centre_examples(X, np.flatnonzero(ids == t), texts, lab.MODEL_CAUSES)[0]
                for t in themes}
     keywords = {t: [k for k, _ in kws] for t, kws in ctfidf_keywords(texts, ids).items()}
-    offline = lab.phrase_labels(texts, ids, X, embed, central, keywords)
+    offline, phrases = lab.phrase_labels(texts, ids, X, embed, central, keywords)
     subs: dict[tuple[int, int], list[int]] = {}
     offline_sub: dict[tuple[int, int], str] = {}
     for t, sub_ids in grouping.subthemes.items():
@@ -217,14 +218,14 @@ def _labels(texts: list[str], X: np.ndarray, grouping: cl.Grouping, embed: Any, 
         sub_central = {s: centre_examples(X[members], np.flatnonzero(sub_ids == s), sub_texts,
                                           lab.MODEL_CAUSES)[0]
                        for s in sorted(int(x) for x in np.unique(sub_ids[sub_ids >= 1]))}
-        named = lab.phrase_labels(sub_texts, sub_ids, X[members], embed, sub_central,
-                                  taken=list(offline.values()))
+        named, _ = lab.phrase_labels(sub_texts, sub_ids, X[members], embed, sub_central,
+                                     taken=list(offline.values()))
         for s, rows in sub_central.items():
             subs[(t, s)] = [int(members[r]) for r in rows]
             offline_sub[(t, s)] = named[s]
     info: dict[str, Any] = {"method": "offline"}
     if mode != "model" or (not themes):
-        return offline, offline_sub, info
+        return offline, offline_sub, phrases, info
     groups: dict[Any, list[str]] = {t: [texts[i] for i in central[t]] for t in themes}
     groups.update({k: [texts[i] for i in rows] for k, rows in subs.items()})
     written, stats, prompt = lab.model_labels(groups, emotion, model, store, platform)
@@ -236,7 +237,7 @@ def _labels(texts: list[str], X: np.ndarray, grouping: cl.Grouping, embed: Any, 
     info = {"method": "model", "prompt": {"name": prompt.name, "sha256": prompt.sha256},
             "run": stats.as_dict(), "written": sum(1 for v in written.values() if v)}
     return ({t: unique[index[t]] for t in themes},
-            {k: unique[index[k]] for k in subs}, info)
+            {k: unique[index[k]] for k in subs}, phrases, info)
 
 
 # ----------------------------------------------------------------------------- the whole report
@@ -259,7 +260,7 @@ def _check(opts: ReportOptions) -> tuple[tuple[str, ...] | None, Any, Any, str |
     if not -1.0 <= opts.min_similarity <= 1.0:
         raise UsageError(f"--min-similarity is a cosine similarity between -1 and 1, got "
                          f"{opts.min_similarity}")
-    if opts.min_cluster_size < 2 or opts.min_samples < 1:
+    if (opts.min_cluster_size is not None and opts.min_cluster_size < 2) or opts.min_samples < 1:
         raise UsageError("--min-cluster-size must be at least 2 and --min-samples at least 1")
     if opts.labels not in LABEL_MODES:
         raise UsageError(f"--labels must be one of {', '.join(LABEL_MODES)}, got {opts.labels!r}")
@@ -380,7 +381,8 @@ def build_report(data: str | Path | pd.DataFrame, out: str | Path | None = None,
                 what += f", {failed} model requests failed (rerun to retry them)"
         if counts["empty_causes"]:
             what += f"; {counts['empty_causes']} without a cause"
-        inputs.check_enough(len(frame), opts.min_samples, opts.min_cluster_size, what)
+        min_size = opts.min_cluster_size or cl.auto_min_cluster_size(len(frame), opts.method)
+        inputs.check_enough(len(frame), opts.min_samples, min_size, what)
 
         emb_name = config.resolve("embedding_model", opts.embedding_model)
         if not opts.no_cache:
@@ -390,10 +392,10 @@ def build_report(data: str | Path | pd.DataFrame, out: str | Path | None = None,
         texts = frame["cause"].tolist()
         X = embed(texts, description="embed causes")
         grouping = cl.group(X, opts.method, opts.algorithm, opts.eps, opts.min_samples,
-                            opts.min_cluster_size, opts.threshold,
+                            min_size, opts.threshold,
                             opts.min_similarity if opts.method == "themes" else None,
                             description="cluster")
-        theme_labels, sub_labels, label_info = _labels(
+        theme_labels, sub_labels, phrases, label_info = _labels(
             texts, X, grouping, embed, label_mode, llm, store, opts.emotion,
             opts.platform or "github")
     finally:
@@ -416,7 +418,7 @@ def build_report(data: str | Path | pd.DataFrame, out: str | Path | None = None,
         **({"eps": opts.eps} if algorithm == "dbscan" else {}),
         **({"threshold": opts.threshold} if algorithm == "agglomerative" else {}),
         **({"min_samples": opts.min_samples} if algorithm != "agglomerative" else {}),
-        "min_cluster_size": opts.min_cluster_size,
+        "min_cluster_size": min_size,
         **({"min_similarity": opts.min_similarity} if opts.method == "themes" else {}),
         "embedding_model": emb_shown, "labels": label_info["method"], "limit": opts.limit,
         "repo": repo, "csv_raw": opts.csv_raw,
@@ -431,7 +433,8 @@ def build_report(data: str | Path | pd.DataFrame, out: str | Path | None = None,
     doc_title = opts.title or repo or project_name(source, cols) or (
         Path(str(data)).stem if not isinstance(data, pd.DataFrame) else "the input table")
     report = report_model.build(frame, X, grouping, doc_title, opts.emotion, counts, parameters,
-                                labels=theme_labels, sub_labels=sub_labels, totals=totals,
+                                labels=theme_labels, sub_labels=sub_labels, phrases=phrases,
+                                totals=totals,
                                 months=months)
     if label_info.get("run"):
         runs["labels"] = label_info["run"]

@@ -74,6 +74,14 @@ def comment_html(value: object) -> Markup:
     return Markup("").join(parts)
 
 
+def clip(value: object, width: int) -> str:
+    """``value`` on one line, cut at a word boundary to about ``width`` characters."""
+    text = " ".join(as_text(value).split())
+    if len(text) <= width:
+        return text
+    return text[:width].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~<>!])")
 
 
@@ -192,6 +200,7 @@ def render_html(report: Report, charts: dict[str, str] | None = None) -> str:
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["comment"] = comment_html
+    env.filters["clip"] = clip
     colours = chart_mod.role_colours(report.role_order)
     charts = charts if charts is not None else draw_charts(report)
     cards = {t.id: {"timeline": Markup(chart_mod.sparkline(report.timeline_months, t.timeline)),
@@ -254,8 +263,8 @@ def render_markdown(report: Report, chart_dir: str = "charts") -> str:
         lines += [f'<a id="theme-{t.id}"></a>', "", f"### {t.id}. {md_escape(t.label)}", "",
                   f"{t.size:,} causes ({100 * t.share:.1f}%); {who}. By role: {roles}.{seen}"
                   + (f" {t.reassigned:,} joined by similarity." if t.reassigned else ""), ""]
-        if t.keywords:
-            lines += [f"Keywords: {md_escape(', '.join(t.keywords))}.", ""]
+        if t.phrases:
+            lines += [f"Key phrases: {md_escape('; '.join(t.phrases))}.", ""]
         if t.subthemes:
             lines += ["Sub-themes:", ""]
             lines += [f"- {md_escape(s.label)} ({s.size:,}): \u201c{md_text(s.example, 160)}\u201d"
@@ -353,7 +362,8 @@ def summary_data(report: Report) -> dict[str, Any]:
                      "themes": {str(t.id): t.timeline for t in report.themes}},
         "clusters": [{
             "id": t.id, "size": t.size, "share": round(t.share, 4), "label": t.label,
-            "keywords": t.keywords, "roles": t.roles, "cohesion": t.cohesion,
+            "keywords": t.keywords, "phrases": t.phrases, "roles": t.roles,
+            "cohesion": t.cohesion,
             "authors": t.authors, "top_authors": [{"author": a, "causes": n} for a, n in t.top_authors],
             "top_author_share": round(t.top_share, 4), "first_seen": t.first_seen,
             "last_seen": t.last_seen, "reassigned": t.reassigned,
