@@ -34,16 +34,23 @@ def prompts_show(
     text: Annotated[Optional[str], typer.Option(help="Render with this utterance.")] = None,
     emotion: Annotated[Optional[str], typer.Option(help="Emotion for cause prompts.")] = None,
     platform: o.Platform = "github",
+    source: Annotated[bool, typer.Option("--source", help="Print the template file itself.")] = False,
 ) -> None:
-    """Print a template (its file text), or the prompt it renders for --text."""
+    """Print the prompt as the model receives it (label list filled in, {text} for the comment).
+
+    --text renders it for one utterance; --source prints the template file.
+    """
     from emocause.annotate.prompts import load
 
     t = load(name)
-    if text is None:
+    if source:
         typer.echo(t.source.rstrip("\n"))
-        typer.echo(f"\n# sha256: {t.sha256}")
+    elif text is None:
+        typer.echo(t.preview(platform, emotion).rstrip("\n"))
     else:
         typer.echo(t.render(text, platform, emotion))
+        return
+    typer.echo(f"\n# sha256: {t.sha256}")
 
 
 @cache_app.command("stats")

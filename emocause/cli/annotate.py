@@ -16,7 +16,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
          batch_size: int, embedding_model: str | None, platform: str, cache: Path | None,
          no_cache: bool, text_col: str | None, id_col: str | None, limit: int | None,
          max_chars: int, dry_run: bool, emotion: str | None = None,
-         emotion_col: str | None = None, retries: int = 6) -> None:
+         emotion_col: str | None = None, retries: int = 6, mapping: str = "default") -> None:
     from emocause import backends
     from emocause.annotate import frames as annotate
     from emocause.annotate import prompts
@@ -25,8 +25,10 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     from emocause.manifest import now, write_manifest
     from emocause.annotate.runner import RunStats
     from emocause.progress import info, summary
+    from emocause.emotions.taxonomy import get_mapping
 
     started = now()
+    emotion_map = get_mapping(mapping)
     tabular.table_format(out)  # fail early on an unusable output name
     template = prompts.load(prompt)
     if kind == "classify" and template.task == "span":
@@ -48,7 +50,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     name, opts = o.backend_options(backend, model, base_url, concurrency, temperature, device,
                                    batch_size, embedding_model, retries)
     stats = RunStats()
-    emotions = annotate.row_emotions(df, emotion, emotion_col) if kind == "causes" else None
+    emotions = annotate.row_emotions(df, emotion, emotion_col, emotion_map) if kind == "causes" else None
     if dry_run:
         _dry_run(df, tcol, template, name, opts, platform, max_chars, emotions, cache, no_cache)
         return
@@ -57,7 +59,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     try:
         if kind == "classify":
             result = annotate.classify_frame(df, tcol, template, model_backend, store, platform,
-                                             max_chars, stats)
+                                             max_chars, stats, emotion_map)
         else:
             result = annotate.causes_frame(df, tcol, emotions or [], template, model_backend, store,
                                            platform, max_chars, stats)
@@ -67,12 +69,14 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     counts = stats.as_dict()
     if kind == "classify":
         counts["emotions"] = {str(k): int(v) for k, v in result["emotion"].value_counts().items()}
+        counts["off_list"] = int((result["emotion_status"] == "off-list").sum())
     else:
         counts["grounded"] = int(result["cause_grounded"].fillna(False).astype(bool).sum())
     manifest = write_manifest(
         out, kind, **model_backend.describe(),
         prompt={"name": template.name, "sha256": template.sha256, "task": template.task,
                 "labels": template.label_set, "max_tokens": template.max_tokens},
+        mapping=emotion_map.describe(),
         parameters={"platform": platform, "text_col": tcol, "id_col": icol, "limit": limit,
                     "max_chars": max_chars, "emotion": emotion, "emotion_col": emotion_col,
                     "cache": None if store is None else str(store.path)},
@@ -85,6 +89,8 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
             "seconds": stats.seconds}
     if kind == "causes":
         rows["grounded"] = counts["grounded"]
+    else:
+        rows["off the prompt's list (mapped)"] = counts["off_list"]
     summary(f"{kind}: {model_backend.name}:{model_backend.model} -> {out}", rows)
     if stats.errors:
         info("errors: " + ", ".join(f"{k} x{v}" for k, v in stats.errors.items()) +
@@ -148,17 +154,18 @@ def register(app: typer.Typer) -> None:
         batch_size: o.BatchSize = 16, embedding_model: o.EmbeddingModel = None,
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
-        max_chars: o.MaxChars = 4000, dry_run: o.DryRun = False,
+        max_chars: o.MaxChars = 4000, dry_run: o.DryRun = False, mapping: o.MappingName = "default",
     ) -> None:
         """Label each comment's emotion zero-shot; adds emotion_raw, emotion_label, emotion, emotion_status.
 
         `emotion` is one of Anger, Fear, Joy, Love, Sadness, Surprise, Neutral or Unparsed
-        (an answer outside the prompt's list).  Answers are cached: rerunning after an
-        interruption sends only what is missing.
+        (an answer that names no known emotion).  A known emotion the prompt did not list
+        is mapped anyway and marked `off-list` in emotion_status.  Answers are cached:
+        rerunning after an interruption sends only what is missing.
         """
         _run("classify", input, out, prompt, backend, model, base_url, concurrency, temperature,
              device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
-             limit, max_chars, dry_run, retries=retries)
+             limit, max_chars, dry_run, retries=retries, mapping=mapping)
 
     @app.command()
     def causes(
@@ -176,7 +183,7 @@ def register(app: typer.Typer) -> None:
         batch_size: o.BatchSize = 16, embedding_model: o.EmbeddingModel = None,
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
-        max_chars: o.MaxChars = 4000, dry_run: o.DryRun = False,
+        max_chars: o.MaxChars = 4000, dry_run: o.DryRun = False, mapping: o.MappingName = "default",
     ) -> None:
         """Extract the span that causes each comment's emotion, grounded in the comment.
 
@@ -186,4 +193,5 @@ def register(app: typer.Typer) -> None:
         """
         _run("causes", input, out, prompt, backend, model, base_url, concurrency, temperature,
              device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
-             limit, max_chars, dry_run, emotion=emotion, emotion_col=emotion_col, retries=retries)
+             limit, max_chars, dry_run, emotion=emotion, emotion_col=emotion_col, retries=retries,
+             mapping=mapping)

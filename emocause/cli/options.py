@@ -49,6 +49,9 @@ Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the f
 MaxChars = Annotated[int, typer.Option(
     "--max-chars", min=0, help="Cut longer comments to this many characters (0 = never); counted "
     "in the summary.")]
+MappingName = Annotated[str, typer.Option(
+    "--mapping", help="How emotion names map to the six basic emotions: default (the gold data's "
+    "annotation guide), paper (the paper's published verdicts), goemotions-ekman. See docs/prompts.md.")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Count prompts, cache hits, tokens and cost; send nothing.")]
 
