@@ -327,7 +327,8 @@ def agglomerative_cosine(X: np.ndarray, threshold: float = DEFAULT_THRESHOLD,
                          max_points: int = MAX_POINTS, seed: int = 0,
                          dedup: tuple[np.ndarray, np.ndarray] | None = None,
                          description: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Average-linkage clusters with cosine distance, cut at ``threshold``; labels by size.
+    """Average-linkage clusters with cosine distance, cut at ``threshold``; labels by size
+(``-1``: a cause left alone, too far from its k-means micro-cluster).
 
     scikit-learn's :class:`~sklearn.cluster.AgglomerativeClustering` needs the
     pairwise distances of its points, so it is given at most ``max_points``
@@ -360,8 +361,12 @@ def agglomerative_cosine(X: np.ndarray, threshold: float = DEFAULT_THRESHOLD,
             used, assign = np.unique(assign, return_inverse=True)
             points = normalise(km.cluster_centers_[used])
             info["micro_clusters"] = int(len(used))
+            # k-means puts every cause somewhere; one farther than ``threshold`` from its
+            # micro-cluster's centre would have stayed alone, so it stays alone here too.
+            far = np.einsum("ij,ij->i", U, points[assign]) < 1.0 - threshold
         else:
             points, assign = U, np.arange(len(U))
+            far = np.zeros(len(U), dtype=bool)
         progress.advance(1)
         info["points"] = int(len(points))
         if len(points) < 2:
@@ -370,7 +375,8 @@ def agglomerative_cosine(X: np.ndarray, threshold: float = DEFAULT_THRESHOLD,
             keys = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                            distance_threshold=threshold).fit_predict(points)
         progress.advance(1)
-    labels_u = _renumber(keys[assign].astype(np.int64), w)
+    info["alone"] = int(far.sum())
+    labels_u = _renumber(np.where(far, -1, keys[assign]).astype(np.int64), w)
     return labels_u[inverse], info
 
 
