@@ -1,11 +1,13 @@
 """Screenshots of a report page with headless Chromium, for docs/report.md.
 
-    python scripts/report_screenshots.py REPORT_DIR docs/img [--chromium chromium]
+    python scripts/report_screenshots.py REPORT_DIR docs/img [--theme 8] [--chromium chromium]
 
-Takes the page at 1280 px and 420 px wide (the top of the page, and the page at
-a theme card), with a fresh profile and no network features, so what is shown
-is what a reader sees offline.  Needs Chromium (``apt-get install chromium``)
-and Pillow (installed with matplotlib) to trim the empty bottom of a shot.
+Shoots the page at 1280 px and 420 px wide: the top of the page, and one theme
+card on its own (a temporary copy of the page whose style hides everything else,
+so the card is rendered by the page's own CSS, its first comment unfolded).  Chromium runs with a fresh
+profile and no network features, so what is shown is what a reader sees offline.
+Needs Chromium (``apt-get install chromium``); Pillow, when installed, trims the
+empty space below a card.
 """
 
 from __future__ import annotations
@@ -21,11 +23,23 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--hide-scrollbars", "--force-device-scale-factor=1"]
 
 
-def shoot(chromium: str, url: str, width: int, height: int, target: Path) -> None:
+def shoot(chromium: str, page: Path, width: int, height: int, target: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="emocause-chromium-") as profile:
         cmd = [chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-               f"--screenshot={target}", url]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+               f"--screenshot={target}", page.resolve().as_uri()]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=180)
+
+
+def trim(path: Path, background: tuple[int, int, int] = (246, 247, 249), margin: int = 24) -> None:
+    """Cut the page background below the last drawn row (when Pillow is there)."""
+    try:
+        from PIL import Image, ImageChops
+    except ImportError:
+        return
+    im = Image.open(path).convert("RGB")
+    box = ImageChops.difference(im, Image.new("RGB", im.size, background)).getbbox()
+    if box:
+        im.crop((0, 0, im.width, min(im.height, box[3] + margin))).save(path)
 
 
 def main() -> None:
@@ -33,15 +47,24 @@ def main() -> None:
     ap.add_argument("report", type=Path, help="a folder written by emocause report")
     ap.add_argument("dest", type=Path, help="where the PNG files go")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
-    ap.add_argument("--theme", type=int, default=1, help="the theme card to show")
+    ap.add_argument("--theme", type=int, default=1, help="the theme card to show on its own")
     args = ap.parse_args()
-    page = (args.report / "report.html").resolve().as_uri()
+    page = args.report / "report.html"
     args.dest.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1280, 1900), (420, 2300)):
-        shoot(args.chromium, page, width, height, args.dest / f"report-{width}.png")
-        shoot(args.chromium, f"{page}#theme-{args.theme}", width, height,
-              args.dest / f"report-{width}-theme.png")
-        print(f"{args.dest}/report-{width}.png, report-{width}-theme.png")
+    html = page.read_text(encoding="utf-8")
+    only = (f"<style>header.hero, .kpis, main > h2, main > .panel, main > article:not(#theme-"
+            f"{args.theme}), footer {{ display: none !important; }} main {{ padding-top: 16px; }}"
+            "</style></head>")
+    with tempfile.TemporaryDirectory(prefix="emocause-shot-") as tmp:
+        card = Path(tmp) / "card.html"
+        start = html.find(f'id="theme-{args.theme}"')
+        opened = html[:start] + html[start:].replace("<details>", "<details open>", 1)  # a comment
+        card.write_text(opened.replace("</head>", only, 1), encoding="utf-8")
+        for width, height in ((1280, 1500), (420, 2300)):
+            shoot(args.chromium, page, width, height, args.dest / f"report-{width}.png")
+            shoot(args.chromium, card, width, 3000, args.dest / f"report-{width}-theme.png")
+            trim(args.dest / f"report-{width}-theme.png")
+            print(f"{args.dest}/report-{width}.png, report-{width}-theme.png")
 
 
 if __name__ == "__main__":

@@ -875,14 +875,19 @@ def test_report_csv_is_safe_for_spreadsheets_unless_raw(tmp_path: Path, cli) -> 
     assert raw["cause"].str.startswith("=HYPERLINK(").sum() == 1 and (raw["author"] == "@dev").any()
 
 
-def test_annotations_csv_is_safe_too(tmp_path: Path, cli) -> None:
-    recs = _records()
-    recs[0]["text"] = recs[0]["body"] = "=cmd|'/C calc'!A0 Ugh, the merge conflicts again, please rebase."
+def _records_report(tmp_path: Path, cli, recs: list[dict]):  # type: ignore[no-untyped-def]
+    """``report`` over scraped records through the fake OpenAI server (offline labels)."""
     src = tmp_path / "records.jsonl"
     pd.DataFrame(recs).to_json(src, orient="records", lines=True)
     with FakeOpenAI(responder=_frustration_responder) as fake:
-        r = cli("report", src, "--out", tmp_path / "out", "--backend", "openai", "--model", "m",
-                "--base-url", fake.url, "--min-cluster-size", "5", "--labels", "offline")
+        return cli("report", src, "--out", tmp_path / "out", "--backend", "openai", "--model", "m",
+                   "--base-url", fake.url, "--min-cluster-size", "5", "--labels", "offline")
+
+
+def test_annotations_csv_is_safe_too(tmp_path: Path, cli) -> None:
+    recs = _records()
+    recs[0]["text"] = recs[0]["body"] = "=cmd|'/C calc'!A0 Ugh, the merge conflicts again, please rebase."
+    r = _records_report(tmp_path, cli, recs)
     assert r.code == 0, r.err
     text = (tmp_path / "out" / "annotations.csv").read_text(encoding="utf-8")
     assert "'=cmd|" in text and "\n=cmd" not in text and ",=cmd" not in text
@@ -893,11 +898,7 @@ def test_terminal_output_has_no_escape_codes(tmp_path: Path, cli) -> None:
     recs = _records()
     for r in recs:
         r["project"] = "acme/\x1b[2J\x1b]0;pwned\x07widgets"
-    src = tmp_path / "records.jsonl"
-    pd.DataFrame(recs).to_json(src, orient="records", lines=True)
-    with FakeOpenAI(responder=_frustration_responder) as fake:
-        r = cli("report", src, "--out", tmp_path / "out", "--backend", "openai", "--model", "m",
-                "--base-url", fake.url, "--min-cluster-size", "5", "--labels", "offline")
+    r = _records_report(tmp_path, cli, recs)
     assert r.code == 0, r.err
     assert "acme/" in r.err and "widgets" in r.err
     assert "\x1b" not in r.err + r.out and "\x07" not in r.err + r.out
@@ -1000,6 +1001,7 @@ def test_device_cuda_without_cuda_is_one_line(tmp_path: Path, cli) -> None:
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 
+@pytest.mark.slow
 def test_report_output_has_no_stray_progress_bars(tmp_path: Path) -> None:
     """No tqdm bar from sentence-transformers/transformers when the model loads (a fresh process,
     so the model is really loaded), and nothing but the summary on the terminal."""

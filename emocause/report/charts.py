@@ -146,14 +146,17 @@ def months_chart(emotion_counts: Mapping[str, int], totals: Mapping[str, int] | 
     return _svg(body, bottom + 24, title, width)
 
 
-def sizes_chart(rows: Sequence[tuple[int, str, int, int]], other: int, width: str = "100%",
-                link: bool = True) -> str:
-    """Causes per theme: (id, label, causes, authors) per row, largest first, then "other"."""
+def sizes_chart(rows: Sequence[tuple[int, str, int, int]], other: int | None, width: str = "100%",
+                link: bool = True, peak: int | None = None) -> str:
+    """Causes per theme: (id, label, causes, authors) per row, largest first, then "other"
+    (``None``: not drawn here).  ``peak`` is the count of a full bar (to share a scale
+    between charts), by default the largest drawn."""
     body: list[str] = []
-    peak = max([r[2] for r in rows] + [other, 1])
+    peak = peak or max([r[2] for r in rows] + [other or 0, 1])
     y = 0.0
     entries = [(i, label, n, a, PALETTE[0]) for i, label, n, a in rows]
-    entries.append((0, "Other: in no theme", other, -1, OTHER))
+    if other is not None:
+        entries.append((0, "Other: in no theme", other, -1, OTHER))
     for tid, label, n, authors, colour in entries:
         name = f"{tid}. {_short(label)}" if tid else label
         text = f'<text x="0" y="{y + 14:.0f}" font-size="13" font-weight="600">{_t(name)}' \

@@ -134,11 +134,17 @@ def _denominators(report: Report) -> dict[str, int] | None:
 
 
 def draw_charts(report: Report, width: str = "100%", link: bool = True) -> dict[str, str]:
-    """The report's charts as SVG text: months, sizes, timeline, roles."""
+    """The report's charts as SVG text: months, sizes (also in two halves, for the page's
+    two columns), timeline, roles."""
     from emocause.report import charts
 
     labels = [t.label for t in report.themes]
+    rows = [(t.id, t.label, t.size, t.authors) for t in report.themes]
+    half = (len(rows) + 2) // 2  # two columns on a wide page: themes, then the rest and "other"
+    peak = max([t.size for t in report.themes] + [report.n_other, 1])
     return {
+        "sizes_a": charts.sizes_chart(rows[:half], None, width, link=link, peak=peak),
+        "sizes_b": charts.sizes_chart(rows[half:], report.n_other, width, link=link, peak=peak),
         "months": charts.months_chart(report.months, report.totals, report.emotion, width),
         "sizes": charts.sizes_chart([(t.id, t.label, t.size, t.authors) for t in report.themes],
                                     report.n_other, width, link=link),
@@ -403,7 +409,7 @@ def _stage_files(report: Report, stage: Path, annotations: pd.DataFrame | None,
     charts = draw_charts(report)
     files = draw_charts(report, width="720", link=False)
     (stage / "charts").mkdir()
-    for name in CHART_NAMES:
+    for name in CHART_NAMES:  # the halves of "sizes" are for the page only
         write_text(stage / "charts" / f"{name}.svg", files[name] + "\n")
         names.append(f"charts/{name}.svg")
     write_table(table(clusters_table(report)), stage / "clusters.csv")
