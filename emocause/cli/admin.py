@@ -65,7 +65,8 @@ def cache_stats(cache: o.CachePath = None,
         return
     typer.echo(f"cache: {st['path']}  entries: {st['entries']:,}  size: {st['bytes'] / 1e6:.2f} MB")
     for row in st["by_model"]:
-        typer.echo(f"  {row['backend']}:{row['model']}  {row['entries']:,} entries, "
+        at = f" @ {row['endpoint']}" if row.get("endpoint") else ""
+        typer.echo(f"  {row['backend']}:{row['model']}{at}  {row['entries']:,} entries, "
                    f"{row['prompt_tokens']:,} prompt + {row['completion_tokens']:,} completion tokens")
 
 

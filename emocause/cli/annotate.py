@@ -12,11 +12,12 @@ from emocause.errors import UsageError
 
 
 def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, model: str | None,
-         base_url: str | None, concurrency: int, temperature: float, device: str | None,
+         base_url: list[str] | None, concurrency: int, temperature: float, device: str | None,
          batch_size: int, embedding_model: str | None, platform: str, cache: Path | None,
          no_cache: bool, text_col: str | None, id_col: str | None, limit: int | None,
          max_chars: int, dry_run: bool, emotion: str | None = None,
-         emotion_col: str | None = None, retries: int = 6, mapping: str = "default") -> None:
+         emotion_col: str | None = None, retries: int = 6, mapping: str = "default",
+         batch: bool = False, endpoint_group: str | None = None) -> None:
     from emocause import backends
     from emocause.annotate import frames as annotate
     from emocause.annotate import prompts
@@ -48,7 +49,7 @@ def _run(kind: str, input: Path, out: Path, prompt: str, backend: str | None, mo
     if limit:
         df = df.head(limit)
     name, opts = o.backend_options(backend, model, base_url, concurrency, temperature, device,
-                                   batch_size, embedding_model, retries)
+                                   batch_size, embedding_model, retries, batch, endpoint_group)
     stats = RunStats()
     emotions = annotate.row_emotions(df, emotion, emotion_col, emotion_map) if kind == "causes" else None
     if dry_run:
@@ -108,7 +109,7 @@ def _dry_run(df, tcol, template, name, opts, platform, max_chars, emotions, cach
     from emocause import backends
     from emocause.annotate import frames as annotate
     from emocause.annotate.estimate import cost, count_tokens
-    from emocause.annotate.runner import RunStats, request_key
+    from emocause.annotate.runner import RunStats, plan
     from emocause.progress import summary
     from emocause.tables import as_text
 
@@ -117,16 +118,14 @@ def _dry_run(df, tcol, template, name, opts, platform, max_chars, emotions, cach
     prep = annotate.build_requests(texts, template, platform, max_chars, stats, emotions)
     reqs = [r for r in prep.requests if r is not None]
     probe = backends.create(name, **opts)
-    unique = {request_key(probe, r): r for r in reqs}
     store = o.open_cache(cache, no_cache)
-    hits: set[str] = set()
-    if store is not None and probe.cacheable:
-        hits = set(store.get_many(unique))
+    p = plan(probe, reqs, store)
+    if store is not None:
         store.close()
-    to_send = [r for k, r in unique.items() if k not in hits]
+    to_send = p.todo
     rows: dict[str, object] = {
         "rows": len(df), "skipped (empty)": stats.skipped, "truncated": stats.truncated,
-        "prompts": len(reqs), "unique prompts": len(unique), "cached": len(hits),
+        "prompts": len(reqs), "unique prompts": len(to_send) + p.cached_keys, "cached": p.cached_keys,
         "to send": len(to_send)}
     if probe.uses_prompt:
         tokens, exact = count_tokens((r.prompt for r in to_send), probe.model)
@@ -135,6 +134,8 @@ def _dry_run(df, tcol, template, name, opts, platform, max_chars, emotions, cach
         rows["completion tokens (at most)"] = completion
         c = cost(probe.model, tokens, completion)
         rows["estimated cost (USD)"] = "no price known for this model" if c is None else f"{c:.4f}"
+        if c is not None:
+            rows["estimated cost with --batch (USD)"] = f"{cost(probe.model, tokens, completion, batch=True):.4f}"
     else:
         rows["note"] = f"the {name} backend runs locally and sends no prompt"
     summary(f"dry run: {name}:{probe.model} (nothing sent)", rows)
@@ -150,7 +151,8 @@ def register(app: typer.Typer) -> None:
             "--prompt", "-p", help="Prompt name (see `emocause prompts list`) or a template file.")]
             = "all-levels",
         backend: o.Backend = None, model: o.Model = None, base_url: o.BaseUrl = None,
-        concurrency: o.Concurrency = 8, retries: o.Retries = 6, temperature: o.Temperature = 0.0, device: o.Device = None,
+        concurrency: o.Concurrency = 8, retries: o.Retries = 6, batch: o.Batch = False,
+        endpoint_group: o.EndpointGroup = None, temperature: o.Temperature = 0.0, device: o.Device = None,
         batch_size: o.BatchSize = 16, embedding_model: o.EmbeddingModel = None,
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
@@ -165,7 +167,8 @@ def register(app: typer.Typer) -> None:
         """
         _run("classify", input, out, prompt, backend, model, base_url, concurrency, temperature,
              device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
-             limit, max_chars, dry_run, retries=retries, mapping=mapping)
+             limit, max_chars, dry_run, retries=retries, mapping=mapping, batch=batch,
+             endpoint_group=endpoint_group)
 
     @app.command()
     def causes(
@@ -179,7 +182,8 @@ def register(app: typer.Typer) -> None:
             "Neutral/Unparsed/empty rows are skipped.", show_default=False)] = None,
         prompt: Annotated[str, typer.Option("--prompt", "-p", help="Span prompt name or file.")] = "cause",
         backend: o.Backend = None, model: o.Model = None, base_url: o.BaseUrl = None,
-        concurrency: o.Concurrency = 8, retries: o.Retries = 6, temperature: o.Temperature = 0.0, device: o.Device = None,
+        concurrency: o.Concurrency = 8, retries: o.Retries = 6, batch: o.Batch = False,
+        endpoint_group: o.EndpointGroup = None, temperature: o.Temperature = 0.0, device: o.Device = None,
         batch_size: o.BatchSize = 16, embedding_model: o.EmbeddingModel = None,
         platform: o.Platform = "github", cache: o.CachePath = None, no_cache: o.NoCache = False,
         text_col: o.TextCol = None, id_col: o.IdCol = None, limit: o.Limit = None,
@@ -194,4 +198,4 @@ def register(app: typer.Typer) -> None:
         _run("causes", input, out, prompt, backend, model, base_url, concurrency, temperature,
              device, batch_size, embedding_model, platform, cache, no_cache, text_col, id_col,
              limit, max_chars, dry_run, emotion=emotion, emotion_col=emotion_col, retries=retries,
-             mapping=mapping)
+             mapping=mapping, batch=batch, endpoint_group=endpoint_group)

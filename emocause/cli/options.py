@@ -16,9 +16,17 @@ Model = Annotated[Optional[str], typer.Option(
     "--model", "-m", help="Model name or path (openai: gpt-4; hf: declare-lab/flan-alpaca-xl; "
     "embedding: all-MiniLM-L6-v2; trained: the directory written by `emocause train`).",
     show_default=False)]
-BaseUrl = Annotated[Optional[str], typer.Option(
+BaseUrl = Annotated[Optional[list[str]], typer.Option(
     "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, Ollama, "
-    "llama.cpp). Default: $OPENAI_BASE_URL.", show_default=False)]
+    "llama.cpp); repeat for replicas of one model (requests go to the least busy). "
+    "Default: $OPENAI_BASE_URL.", show_default=False, metavar="URL")]
+Batch = Annotated[bool, typer.Option(
+    "--batch", help="openai: send through the OpenAI Batch API (half price, results within 24 h); "
+    "a rerun reattaches to the running batch.")]
+EndpointGroup = Annotated[Optional[str], typer.Option(
+    "--endpoint-group", help="openai: a name for the --base-url servers that share cached answers "
+    "whatever their URLs (replicas of the same model and weights).", show_default=False,
+    metavar="NAME")]
 Concurrency = Annotated[int, typer.Option("--concurrency", "-j", min=1, max=256,
                                           help="openai: requests in flight.")]
 Retries = Annotated[int, typer.Option("--retries", min=0, max=20,
@@ -56,14 +64,22 @@ DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Count prompts, cache hits, tokens and cost; send nothing.")]
 
 
-def backend_options(backend: str | None, model: str | None, base_url: str | None, concurrency: int,
-                    temperature: float, device: str | None, batch_size: int,
-                    embedding_model: str | None, retries: int = 6) -> tuple[str, dict[str, Any]]:
+def backend_options(backend: str | None, model: str | None, base_url: str | list[str] | None,
+                    concurrency: int, temperature: float, device: str | None, batch_size: int,
+                    embedding_model: str | None, retries: int = 6, batch: bool = False,
+                    endpoint_group: str | None = None) -> tuple[str, dict[str, Any]]:
     """Resolve the backend name and its constructor options from flags, env and config."""
     name = config.default_backend(backend)
+    if (batch or endpoint_group) and name != "openai":
+        from emocause.errors import UsageError
+
+        raise UsageError(f"{'--batch' if batch else '--endpoint-group'} needs --backend openai "
+                         f"(the backend is {name})")
     opts: dict[str, Any] = {
         "model": config.resolve("model", model) if (backend is None or model) else model,
-        "base_url": config.resolve("base_url", base_url),
+        "base_url": config.resolve("base_url", base_url or None),
+        "batch": batch or None,
+        "endpoint_group": endpoint_group,
         "concurrency": concurrency,
         "max_retries": retries,
         "temperature": temperature,
