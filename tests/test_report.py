@@ -1064,3 +1064,23 @@ def test_the_documented_example_runs(tmp_path: Path, monkeypatch, capsys) -> Non
     assert "Merge conflicts" in out and "% in a theme" in out and "themes all-MiniLM-L6-v2" in out
     assert "'report.html'" in out and (tmp_path / "report-paper" / "report.html").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["report-paper"]
+
+
+def test_failed_requests_exit_3_after_writing_the_report(tmp_path: Path, cli) -> None:
+    """Some comments could not be asked: the report is written from the rest, the run says how
+    many failed and exits 3; a rerun asks only those again."""
+    src = tmp_path / "records.jsonl"
+    pd.DataFrame(_records()).to_json(src, orient="records", lines=True)
+    with FakeOpenAI(responder=_frustration_responder) as fake:
+        fake.inject(500, times=2)
+        args = ("report", src, "--backend", "openai", "--model", "m", "--base-url", fake.url,
+                "--retries", "0", "--min-cluster-size", "5", "--labels", "offline")
+        r = cli(*args, "--out", tmp_path / "out")
+        assert r.code == 3, r.err
+        assert "2 model requests failed" in r.err and (tmp_path / "out" / "report.html").is_file()
+        m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+        assert m["runs"]["detect"]["failed"] + m["runs"]["causes"]["failed"] == 2
+        before = fake.count
+        r2 = cli(*args, "--out", tmp_path / "again")
+        assert r2.code == 0, r2.err
+        assert fake.count - before <= 2 + 2  # the two failed detections (and their causes)

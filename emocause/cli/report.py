@@ -2,7 +2,8 @@
 
 A thin adapter: the flags become a :class:`emocause.report.pipeline.ReportOptions`,
 :func:`emocause.report.pipeline.build_report` does the work (see docs/report.md),
-and this module prints the one-screen summary.
+and this module prints the one-screen summary.  Exit code 3 when model requests
+failed (the report is written without those comments; a rerun retries them).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def run(input: Path, out: Path, options: Any) -> None:
         info(f"  {t.id:>2}. {t.label} ({t.size})")
     info(f"open: {result.paths['report.html']}")
     info(f"manifest: {result.paths['manifest.json']}")
+    failed = sum(runs[k].failed for k in ("detect", "causes") if k in runs)
+    if failed:  # the report is written, but some comments are missing from it
+        info(f"{failed:,} model requests failed: those comments are not in the report; rerun to "
+             "retry them (the answers that came are cached)")
+        raise typer.Exit(3)
 
 
 def register(app: typer.Typer) -> None:
