@@ -1,35 +1,58 @@
-"""Options shared by every command that runs a model (one definition, many commands)."""
+"""Options shared by every command that runs a model (one definition, many commands).
+
+Options whose default may come from the environment or the config file default to
+``None`` here; :class:`emocause.backends.BackendOptions` and the job options fill them
+in (option > environment > config file > default, in :mod:`emocause.config`).
+Closed sets of values (platforms, backends) are checked by the parser, so a typo
+is one line and exit code 2 before any work.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
-from emocause import config
+from emocause.annotate.prompts import PLATFORMS
+from emocause.annotate.runner import DEFAULT_MAX_CHARS
+from emocause.backends import BACKENDS, BackendOptions
+
+#: The prompt platforms, a closed choice.
+PlatformName = Literal[tuple(PLATFORMS)]  # type: ignore[valid-type]
+
+
+def _backend_name(value: str) -> str:
+    if value not in BACKENDS:
+        raise typer.BadParameter(f"unknown backend {value!r}; available: {', '.join(BACKENDS)}")
+    return value
+
 
 Backend = Annotated[Optional[str], typer.Option(
-    "--backend", "-b", help="openai | hf | embedding | trained. Default: $EMOCAUSE_BACKEND, the "
-    "config file, else embedding (offline).", show_default=False)]
+    "--backend", "-b", parser=_backend_name, metavar=f"<{'|'.join(BACKENDS)}>",
+    help="Default: $EMOCAUSE_BACKEND, the config file, else embedding (offline).", show_default=False)]
 Model = Annotated[Optional[str], typer.Option(
     "--model", "-m", help="Model name or path (openai: gpt-4; hf: declare-lab/flan-alpaca-xl; "
     "embedding: all-MiniLM-L6-v2; trained: the directory written by `emocause train`).",
     show_default=False)]
 BaseUrl = Annotated[Optional[str], typer.Option(
     "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, Ollama, "
-    "llama.cpp). Default: $OPENAI_BASE_URL.", show_default=False)]
-Concurrency = Annotated[int, typer.Option("--concurrency", "-j", min=1, max=256,
-                                          help="openai: requests in flight.")]
-Retries = Annotated[int, typer.Option("--retries", min=0, max=20,
-                                      help="openai: retries per request on 429/5xx/timeouts "
-                                      "(exponential backoff with jitter, honouring Retry-After).")]
-Temperature = Annotated[float, typer.Option("--temperature", min=0.0, max=2.0,
-                                            help="Sampling temperature (0 = deterministic).")]
+    "llama.cpp). Default: $OPENAI_BASE_URL, the config file, else the OpenAI API.", show_default=False)]
+Concurrency = Annotated[Optional[int], typer.Option(
+    "--concurrency", "-j", min=1, max=256, help="openai: requests in flight. Default: 8 (or the config).",
+    show_default=False)]
+Retries = Annotated[Optional[int], typer.Option(
+    "--retries", min=0, max=20, help="openai: retries per request on 429/5xx/timeouts (exponential "
+    "backoff with jitter, honouring Retry-After). Default: 6 (or the config).", show_default=False)]
+Temperature = Annotated[Optional[float], typer.Option(
+    "--temperature", min=0.0, max=2.0, help="Sampling temperature. Default: 0, deterministic (or the config).",
+    show_default=False)]
 Device = Annotated[Optional[str], typer.Option(
     "--device", help="hf/embedding: cuda, mps or cpu (default: the best available).",
     show_default=False)]
-BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="hf/embedding: prompts per batch.")]
+BatchSize = Annotated[Optional[int], typer.Option(
+    "--batch-size", min=1, help="hf/embedding: prompts per batch (default: the backend's own, or the config).",
+    show_default=False)]
 EmbeddingModel = Annotated[Optional[str], typer.Option(
     "--embedding-model", help="Sentence-transformers model name or path (default: the bundled "
     "all-MiniLM-L6-v2).", show_default=False)]
@@ -37,8 +60,9 @@ CachePath = Annotated[Optional[Path], typer.Option(
     "--cache", help="SQLite response cache (default: the user cache dir; $EMOCAUSE_CACHE).",
     show_default=False)]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
-Platform = Annotated[str, typer.Option(
-    "--platform", help="Where the text comes from: github, stackoverflow, jira, mail.")]
+Platform = Annotated[Optional[PlatformName], typer.Option(
+    "--platform", help="Where the text comes from (named in the prompt). Default: github (or the config).",
+    show_default=False)]
 TextCol = Annotated[Optional[str], typer.Option(
     "--text-col", help="Text column (default: the first of text, Text, body, modified_comment, "
     "Comment, ...).", show_default=False)]
@@ -49,32 +73,28 @@ Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the f
 MaxChars = Annotated[int, typer.Option(
     "--max-chars", min=0, help="Cut longer comments to this many characters (0 = never); counted "
     "in the summary.")]
+#: The default of ``--max-chars`` (the runner's), for every command that has the option.
+MAX_CHARS = DEFAULT_MAX_CHARS
+MaxFailed = Annotated[Optional[str], typer.Option(
+    "--max-failed", help="Failed rows tolerated before the run exits with code 3: N rows or P% "
+    "of the rows. Default: 0.", show_default=False)]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Count prompts, cache hits, tokens and cost; send nothing.")]
 
 
-def backend_options(backend: str | None, model: str | None, base_url: str | None, concurrency: int,
-                    temperature: float, device: str | None, batch_size: int,
-                    embedding_model: str | None, retries: int = 6) -> tuple[str, dict[str, Any]]:
-    """Resolve the backend name and its constructor options from flags, env and config."""
-    name = config.default_backend(backend)
-    opts: dict[str, Any] = {
-        "model": config.resolve("model", model) if (backend is None or model) else model,
-        "base_url": config.resolve("base_url", base_url),
-        "concurrency": concurrency,
-        "max_retries": retries,
-        "temperature": temperature,
-        "device": config.resolve("device", device),
-        "batch_size": batch_size,
-        "embedding_model": config.resolve("embedding_model", embedding_model),
-    }
-    return name, opts
+def backend_options(backend: str | None = None, model: str | None = None, base_url: str | None = None,
+                    concurrency: int | None = None, temperature: float | None = None,
+                    device: str | None = None, batch_size: int | None = None,
+                    embedding_model: str | None = None, retries: int | None = None
+                    ) -> tuple[str, dict[str, Any]]:
+    """The backend name and its constructor options from flags, env and config (for ``report``)."""
+    resolved = BackendOptions(backend, model, base_url, concurrency, retries, temperature, device,
+                              batch_size, embedding_model).resolved()
+    return resolved.backend or "", resolved.kwargs()
 
 
 def open_cache(path: Path | None, no_cache: bool):  # -> Cache | None
     """The response cache the options ask for, or ``None`` with ``--no-cache``."""
-    if no_cache:
-        return None
-    from emocause.annotate.cache import Cache, default_path
+    from emocause.annotate.jobs import open_cache as open_response_cache
 
-    return Cache(path or config.resolve("cache") or default_path())
+    return open_response_cache(path, enabled=not no_cache)

@@ -1,0 +1,78 @@
+"""Which backend runs, and how: one options object for the CLI, the config file and the library.
+
+``BackendOptions`` holds what the user said (``None`` = not said);
+:meth:`BackendOptions.resolved` fills the rest from the environment, the config
+file and the defaults (:mod:`emocause.config`), and checks what can be checked
+before any work starts.  To add an option: a field here, a key in
+``config.SETTINGS`` if it may come from the config file, and a line in
+:meth:`BackendOptions.kwargs` if a backend's constructor takes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from emocause import config
+from emocause.errors import UsageError
+from emocause.urls import check_http_url
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """A backend and its settings; every field may be left ``None`` to use the configured default."""
+
+    backend: str | None = None
+    model: str | None = None
+    #: openai: an OpenAI-compatible server (vLLM, Ollama, llama.cpp); default: the hosted API.
+    base_url: str | None = None
+    #: openai: requests in flight.
+    concurrency: int | None = None
+    #: openai: retries per request on 429/5xx/timeouts.
+    retries: int | None = None
+    temperature: float | None = None
+    #: hf/embedding/trained: cuda, mps or cpu.
+    device: str | None = None
+    #: hf/embedding/trained: texts per batch.
+    batch_size: int | None = None
+    #: embedding/trained: the sentence-transformers model.
+    embedding_model: str | None = None
+
+    def resolved(self) -> BackendOptions:
+        """Every field from option > environment > config file > default; bad values are one line.
+
+        A model from the environment or config file belongs to the backend configured
+        there: it is not used when a different backend is asked for explicitly.
+        """
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            values[f.name] = config.resolve(f.name, getattr(self, f.name))
+        if self.backend and self.model is None and config.resolve("backend") != values["backend"]:
+            values["model"] = None
+        values["backend"] = str(values["backend"])
+        if values["backend"] == "openai" and values["base_url"]:
+            check_http_url(values["base_url"], "--base-url", "http://127.0.0.1:8000/v1")
+        return dataclasses.replace(self, **values)
+
+    def kwargs(self) -> dict[str, Any]:
+        """Constructor arguments for the backend (``None`` = the backend's own default)."""
+        return {"model": self.model, "base_url": self.base_url, "concurrency": self.concurrency,
+                "max_retries": self.retries, "temperature": self.temperature, "device": self.device,
+                "batch_size": self.batch_size, "embedding_model": self.embedding_model}
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def of(cls, spec: BackendOptions | str | None = None, **overrides: Any) -> BackendOptions:
+        """Options from a backend name or options object, with keyword overrides (``None`` ignored)."""
+        if isinstance(spec, BackendOptions):
+            base = spec
+        elif spec is None or isinstance(spec, str):
+            base = cls(backend=spec)
+        else:
+            raise UsageError(f"backend must be a name, BackendOptions or a Backend, not {type(spec).__name__}")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return dataclasses.replace(base, **given)
