@@ -19,7 +19,7 @@ INPUT_HELP = "Comments: CSV, JSONL or Parquet."
 OUT_HELP = "Output table (format by extension)."
 
 
-def _run(task: str, input: Path, out: Path, dry_run: bool, **flags: Any) -> None:
+def _run(task: str, input: Path, out: Path, dry_run: bool = False, **flags: Any) -> None:
     """Split ``flags`` into job and backend options, run the job, print its summary."""
     from emocause.annotate import jobs
     from emocause.backends import BackendOptions
@@ -80,20 +80,14 @@ def _print_estimate(estimate: Any) -> None:  # estimate: jobs.Estimate
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @options.with_flags(options.MODEL_RUN)
     def classify(
         input: Annotated[Path, typer.Argument(help=INPUT_HELP, show_default=False)],
         out: Annotated[Path, typer.Option("--out", "-o", help=OUT_HELP, show_default=False)],
         prompt: Annotated[str, typer.Option(
             "--prompt", "-p", help="Prompt name (see `emocause prompts list`) or a template file.")]
             = "all-levels",
-        backend: options.Backend = None, model: options.Model = None, base_url: options.BaseUrl = None,
-        concurrency: options.Concurrency = None, retries: options.Retries = None,
-        temperature: options.Temperature = None, device: options.Device = None,
-        batch_size: options.BatchSize = None, embedding_model: options.EmbeddingModel = None,
-        platform: options.Platform = None, cache: options.CachePath = None, no_cache: options.NoCache = False,
-        text_col: options.TextCol = None, id_col: options.IdCol = None, limit: options.Limit = None,
-        max_chars: options.MaxChars = options.MAX_CHARS, max_failed: options.MaxFailed = None,
-        dry_run: options.DryRun = False,
+        **flags: Any,
     ) -> None:
         """Label each comment's emotion zero-shot; adds emotion_raw, emotion_label, emotion, emotion_status.
 
@@ -102,13 +96,10 @@ def register(app: typer.Typer) -> None:
         interruption sends only what is missing.  Exit code 3 when more rows failed than
         --max-failed allows (the table and manifest are written; a rerun retries them).
         """
-        _run("classify", input, out, dry_run, prompt=prompt, backend=backend, model=model,
-             base_url=base_url, concurrency=concurrency, retries=retries, temperature=temperature,
-             device=device, batch_size=batch_size, embedding_model=embedding_model, platform=platform,
-             cache=cache, no_cache=no_cache, text_col=text_col, id_col=id_col, limit=limit,
-             max_chars=max_chars, max_failed=max_failed)
+        _run("classify", input, out, prompt=prompt, **flags)
 
     @app.command()
+    @options.with_flags(options.MODEL_RUN)
     def causes(
         input: Annotated[Path, typer.Argument(help=INPUT_HELP, show_default=False)],
         out: Annotated[Path, typer.Option("--out", "-o", help=OUT_HELP, show_default=False)],
@@ -118,14 +109,7 @@ def register(app: typer.Typer) -> None:
             "--emotion-col", help="Column with each row's emotion (e.g. `emotion` from classify); "
             "Neutral/Unparsed/empty rows are skipped.", show_default=False)] = None,
         prompt: Annotated[str, typer.Option("--prompt", "-p", help="Span prompt name or file.")] = "cause",
-        backend: options.Backend = None, model: options.Model = None, base_url: options.BaseUrl = None,
-        concurrency: options.Concurrency = None, retries: options.Retries = None,
-        temperature: options.Temperature = None, device: options.Device = None,
-        batch_size: options.BatchSize = None, embedding_model: options.EmbeddingModel = None,
-        platform: options.Platform = None, cache: options.CachePath = None, no_cache: options.NoCache = False,
-        text_col: options.TextCol = None, id_col: options.IdCol = None, limit: options.Limit = None,
-        max_chars: options.MaxChars = options.MAX_CHARS, max_failed: options.MaxFailed = None,
-        dry_run: options.DryRun = False,
+        **flags: Any,
     ) -> None:
         """Extract the span that causes each comment's emotion, grounded in the comment.
 
@@ -133,8 +117,4 @@ def register(app: typer.Typer) -> None:
         answer), cause_start/cause_end (character offsets), cause_grounded,
         cause_match (exact, normalized, fuzzy or none) and cause_status.
         """
-        _run("causes", input, out, dry_run, emotion=emotion, emotion_col=emotion_col, prompt=prompt,
-             backend=backend, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
-             temperature=temperature, device=device, batch_size=batch_size, embedding_model=embedding_model,
-             platform=platform, cache=cache, no_cache=no_cache, text_col=text_col, id_col=id_col,
-             limit=limit, max_chars=max_chars, max_failed=max_failed)
+        _run("causes", input, out, emotion=emotion, emotion_col=emotion_col, prompt=prompt, **flags)

@@ -9,6 +9,9 @@ is one line and exit code 2 before any work.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -80,6 +83,38 @@ MaxFailed = Annotated[Optional[str], typer.Option(
     "of the rows. Default: 0.", show_default=False)]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Count prompts, cache hits, tokens and cost; send nothing.")]
+
+
+#: The flags of every command that runs a model over a table: name -> (annotation, default).
+MODEL_RUN: dict[str, tuple[Any, Any]] = {
+    "backend": (Backend, None), "model": (Model, None), "base_url": (BaseUrl, None),
+    "concurrency": (Concurrency, None), "retries": (Retries, None), "temperature": (Temperature, None),
+    "device": (Device, None), "batch_size": (BatchSize, None), "embedding_model": (EmbeddingModel, None),
+    "platform": (Platform, None), "cache": (CachePath, None), "no_cache": (NoCache, False),
+    "text_col": (TextCol, None), "id_col": (IdCol, None), "limit": (Limit, None),
+    "max_chars": (MaxChars, MAX_CHARS), "max_failed": (MaxFailed, None), "dry_run": (DryRun, False),
+}
+
+
+def with_flags(flags: dict[str, tuple[Any, Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add ``flags`` to a command's parameters; the command receives them in its ``**kwargs``.
+
+    One declaration for the flags many commands share, instead of a copy in every signature.
+    """
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        own = [p for p in inspect.signature(func, eval_str=True).parameters.values()
+               if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+                 for name, (annotation, default) in flags.items()]
+
+        @functools.wraps(func)
+        def command(**kwargs: Any) -> Any:
+            return func(**kwargs)
+
+        command.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
+        return command
+
+    return decorate
 
 
 def backend_options(backend: str | None = None, model: str | None = None, base_url: str | None = None,
