@@ -360,7 +360,7 @@ def register(app: typer.Typer) -> None:
             "--platform", help="github, stackoverflow, jira or mail (default: from each record's "
             "source, else github).", show_default=False)] = None,
         cache: o.CachePath = None, no_cache: o.NoCache = False, limit: o.Limit = None,
-        max_chars: o.MaxChars = 4000,
+        max_chars: o.MaxChars = o.MAX_CHARS,
     ) -> None:
         """Map what causes an emotion (default: Frustration) in a project, clustered into themes.
 
