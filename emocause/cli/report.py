@@ -354,8 +354,8 @@ def register(app: typer.Typer) -> None:
             "--algorithm", help="dbscan (blocked, scales to 100k+ causes) or hdbscan.")] = "dbscan",
         embedding_model: o.EmbeddingModel = None,
         backend: o.Backend = None, model: o.Model = None, base_url: o.BaseUrl = None,
-        concurrency: o.Concurrency = 8, retries: o.Retries = 6, temperature: o.Temperature = 0.0,
-        device: o.Device = None, batch_size: o.BatchSize = 16,
+        concurrency: o.Concurrency = None, retries: o.Retries = None, temperature: o.Temperature = None,
+        device: o.Device = None, batch_size: o.BatchSize = None,
         platform: Annotated[Optional[str], typer.Option(
             "--platform", help="github, stackoverflow, jira or mail (default: from each record's "
             "source, else github).", show_default=False)] = None,
