@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from emocause import config
-from emocause.errors import UsageError
 from emocause.urls import check_http_url
 
 
@@ -45,9 +44,8 @@ class BackendOptions:
         A model from the environment or config file belongs to the backend configured
         there: it is not used when a different backend is asked for explicitly.
         """
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            values[f.name] = config.resolve(f.name, getattr(self, f.name))
+        values: dict[str, Any] = {f.name: config.resolve(f.name, getattr(self, f.name))
+                                  for f in dataclasses.fields(self) if f.name in config.SETTINGS}
         if self.backend and self.model is None and config.resolve("backend") != values["backend"]:
             values["model"] = None
         values["backend"] = str(values["backend"])
@@ -73,6 +71,6 @@ class BackendOptions:
         elif spec is None or isinstance(spec, str):
             base = cls(backend=spec)
         else:
-            raise UsageError(f"backend must be a name, BackendOptions or a Backend, not {type(spec).__name__}")
+            raise TypeError(f"backend must be a name, BackendOptions or a Backend, not {type(spec).__name__}")
         given = {k: v for k, v in overrides.items() if v is not None}
         return dataclasses.replace(base, **given)
