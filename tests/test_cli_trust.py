@@ -214,6 +214,16 @@ def test_ctrl_c_exits_130_with_a_resume_hint_only_where_a_rerun_resumes(tmp_path
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_resume_hint_only_for_commands_that_resume():
+    from emocause.cli.app import interrupted_message
+
+    assert "rerun the same command to resume" in interrupted_message(["-q", "classify", "x.csv", "-o", "y.csv"])
+    assert "records fetched so far are saved" in interrupted_message(["scrape", "github", "a/b", "-o", "x.csv"])
+    for argv in (["report", "c.csv", "--from-causes", "-o", "r"], ["classify", "x.csv", "--dry-run"],
+                 ["evaluate", "emotions", "--gold", "g.csv"], ["datasets", "fetch", "x"], ["train", "x.csv"]):
+        assert interrupted_message(argv) == "interrupted", argv
+
+
 def test_cache_clear_without_a_terminal_refuses_in_one_line(tmp_path, cli):
     cache = tmp_path / "c.sqlite"
     src = comments(tmp_path / "in.csv", 2)

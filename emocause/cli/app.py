@@ -48,6 +48,8 @@ RESUMES = {
     "report": "model answers received so far are cached",
     "scrape": "records fetched so far are saved",
 }
+#: Flags under which those commands have nothing to resume.
+NOTHING_TO_RESUME = {"--no-cache", "--dry-run", "--from-causes"}
 
 _flag_type = TyperOption.display_type_rich
 
@@ -103,7 +105,7 @@ def _command(argv: list[str]) -> str | None:
 def interrupted_message(argv: list[str]) -> str:
     """What to print after Ctrl-C: a resume hint only where rerunning the command resumes."""
     command = _command(argv)
-    if command in RESUMES and "--no-cache" not in argv:
+    if command in RESUMES and not NOTHING_TO_RESUME & set(argv):
         return f"interrupted: {RESUMES[command]}; rerun the same command to resume"
     return "interrupted"
 
