@@ -365,7 +365,7 @@ def test_records_path_for_another_emotion(tmp_path: Path, cli) -> None:
     """--emotion Anger: the all-levels label prompt picks the comments, the generic cause prompt
     extracts; a secondary label (Annoyance) counts for its basic emotion."""
     def responder(prompt: str, body: dict) -> str:
-        if "Which emotion does the author" in prompt:
+        if "Emotions: Anger, Irritation" in prompt:          # the all-levels label prompt
             return "Annoyance" if re.search(r"\b(ugh|annoying)\b", utterance(prompt), re.I) else "Neutral"
         assert "causes the emotion Anger" in prompt
         return _frustration_responder(prompt, body)

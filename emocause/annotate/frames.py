@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from emocause.emotions.answers import parse_label, parse_span
+from emocause.emotions.answers import parse_answer, parse_span, row_emotion
 from emocause.backends.base import Backend, Request, Response
 from emocause.annotate.cache import Cache
 from emocause.emotions.grounding import ground
 from emocause.annotate.runner import RunStats, run_requests, truncate
 from emocause.annotate.prompts import Template
 from emocause.tables import as_text
-from emocause.emotions.taxonomy import NEUTRAL, UNPARSED, to_basic
+from emocause.emotions.taxonomy import UNPARSED, EmotionMapping
 
 
 @dataclass
@@ -61,8 +61,12 @@ def _status(resp: Response | None, unparsed: bool = False) -> str:
 
 
 def label_columns(responses: Sequence[Response | None], template: Template,
-                  stats: RunStats) -> dict[str, list[object]]:
-    """``emotion_raw``, ``emotion_label`` (as answered, matched), ``emotion``, ``emotion_status``."""
+                  stats: RunStats, mapping: str | EmotionMapping | None = None) -> dict[str, list[object]]:
+    """``emotion_raw``, ``emotion_label`` (as answered, matched), ``emotion``, ``emotion_status``.
+
+    ``emotion_status`` is ``ok``, ``off-list`` (a known emotion the prompt did not
+    offer, mapped anyway), ``unparsed``, ``skipped`` or ``failed: ...``.
+    """
     raw_col: list[object] = []
     label_col: list[object] = []
     basic_col: list[object] = []
@@ -75,18 +79,12 @@ def label_columns(responses: Sequence[Response | None], template: Template,
             basic_col.append(None)
             status_col.append(_status(resp))
             continue
-        label, basic = parse_label(resp.text, template.labels)
-        if template.task == "yesno":  # "Yes" means the prompt's target emotion
-            if label == "Yes":
-                label, basic = (target or "Yes"), (to_basic(target) or "Yes")
-            elif label == "No":
-                label, basic = NEUTRAL, NEUTRAL
-        unparsed = basic == UNPARSED
-        stats.unparsed += int(unparsed)
+        answer = parse_answer(resp.text, template.labels, mapping, template.task, target)
+        stats.unparsed += int(answer.basic == UNPARSED)
         raw_col.append(resp.text)
-        label_col.append(label)
-        basic_col.append(basic)
-        status_col.append(_status(resp, unparsed))
+        label_col.append(answer.label)
+        basic_col.append(answer.basic)
+        status_col.append(answer.status)
     return {"emotion_raw": raw_col, "emotion_label": label_col, "emotion": basic_col,
             "emotion_status": status_col}
 
@@ -130,21 +128,21 @@ def attach(df: pd.DataFrame, columns: dict[str, list[object]]) -> pd.DataFrame:
 
 def classify_frame(df: pd.DataFrame, text_col: str, template: Template, backend: Backend,
                    cache: Cache | None, platform: str, max_chars: int,
-                   stats: RunStats) -> pd.DataFrame:
+                   stats: RunStats, mapping: str | EmotionMapping | None = None) -> pd.DataFrame:
     texts = [as_text(v) for v in df[text_col].tolist()]
     stats.rows += len(texts)
     prep = build_requests(texts, template, platform, max_chars, stats)
     responses = run_requests(backend, prep.requests, cache, stats, "classify")
-    return attach(df, label_columns(responses, template, stats))
+    return attach(df, label_columns(responses, template, stats, mapping))
 
 
-def row_emotions(df: pd.DataFrame, emotion: str | None, emotion_col: str | None) -> list[str | None]:
-    """The emotion each row's cause is asked for; no-emotion values give ``None`` (row skipped)."""
+def row_emotions(df: pd.DataFrame, emotion: str | None, emotion_col: str | None,
+                 mapping: str | EmotionMapping | None = None) -> list[str | None]:
+    """The emotion each row's cause is asked for; ``None`` (row skipped) for no-emotion values
+    and for names the mapping rejects."""
     if emotion:
         return [emotion] * len(df)
-    values = [as_text(v).strip() for v in df[emotion_col].tolist()]  # type: ignore[index]
-    return [v if v and v not in (NEUTRAL, UNPARSED, "Hallucination", "None", "No", "0") else None
-            for v in values]
+    return [row_emotion(as_text(v), mapping) for v in df[emotion_col].tolist()]  # type: ignore[index]
 
 
 def causes_frame(df: pd.DataFrame, text_col: str, emotions: list[str | None], template: Template,

@@ -26,6 +26,7 @@ from emocause.annotate import frames, prompts
 from emocause.annotate.cache import Cache, default_path
 from emocause.annotate.runner import DEFAULT_MAX_CHARS, RunStats, request_key
 from emocause.backends import Backend, BackendOptions, check_available, create
+from emocause.emotions.taxonomy import EmotionMapping, get_mapping
 from emocause.errors import UsageError
 from emocause.files import check_writable, file_sha256
 from emocause.manifest import manifest_fields, now, save_manifest
@@ -96,6 +97,9 @@ class JobOptions:
     no_cache: bool = False
     #: Failed rows tolerated: ``"N"`` or ``"P%"`` (see :class:`MaxFailed`).
     max_failed: str | int | None = None
+    #: How emotion names map to the six basic emotions: ``default``, ``paper``, ``goemotions-ekman``
+    #: (:data:`emocause.emotions.taxonomy.MAPPINGS`), or an ``EmotionMapping``.
+    mapping: str | EmotionMapping | None = None
 
     #: The job's name in manifests and summaries.
     task: ClassVar[str] = ""
@@ -113,7 +117,7 @@ class JobOptions:
             raise UsageError(f"--max-chars {self.max_chars}: give 0 (never cut) or more")
         MaxFailed.parse(self.max_failed)
         return dataclasses.replace(self, platform=platform, prompt=self.prompt or self.default_prompt,
-                                   cache=config.resolve("cache", self.cache))
+                                   cache=config.resolve("cache", self.cache), mapping=get_mapping(self.mapping))
 
     def check_task(self, template: prompts.Template) -> None:
         """One line when ``template`` does not fit this job (a span prompt extracts causes; the others classify)."""
@@ -259,7 +263,7 @@ def _prepare(data: Data, options: JobOptions, backend: BackendOptions | Backend,
     if options.limit:
         df = df.head(options.limit)
     if isinstance(options, CauseOptions):
-        emotions = frames.row_emotions(df, options.emotion, options.emotion_col)
+        emotions = frames.row_emotions(df, options.emotion, options.emotion_col, options.mapping)
     return _Job(options, backend, template, df, text_col or "", id_col, emotions,
                 {**source, "rows": len(df)})
 
@@ -288,7 +292,7 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
                                         opts.platform or "github", opts.max_chars, stats)
         else:
             frame = frames.classify_frame(job.df, job.text_col, template, model, cache,
-                                          opts.platform or "github", opts.max_chars, stats)
+                                          opts.platform or "github", opts.max_chars, stats, opts.mapping)
     finally:
         if owned:
             model.close()
@@ -299,12 +303,14 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
         counts["grounded"] = int(frame["cause_grounded"].fillna(False).astype(bool).sum())
     else:
         counts["emotions"] = {str(k): int(v) for k, v in frame["emotion"].value_counts().items()}
+        counts["off_list"] = int((frame["emotion_status"] == "off-list").sum())
     limit = MaxFailed.parse(opts.max_failed)
     answered = stats.rows - stats.skipped
     manifest = manifest_fields(
         opts.task, out, **model.describe(),
         prompt={"name": template.name, "sha256": template.sha256, "task": template.task,
                 "labels": template.label_set, "max_tokens": template.max_tokens},
+        mapping=get_mapping(opts.mapping).describe(),
         parameters={"platform": opts.platform, "text_col": job.text_col, "id_col": job.id_col,
                     "limit": opts.limit, "max_chars": opts.max_chars,
                     "emotion": getattr(opts, "emotion", None), "emotion_col": getattr(opts, "emotion_col", None),

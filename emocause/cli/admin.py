@@ -38,17 +38,25 @@ def prompts_show(
     text: Annotated[Optional[str], typer.Option(help="Render with this utterance.")] = None,
     emotion: Annotated[Optional[str], typer.Option(help="Emotion for cause prompts.")] = None,
     platform: options.Platform = None,
+    source: Annotated[bool, typer.Option("--source", help="Print the template file itself.")] = False,
 ) -> None:
-    """Print a template (its file text), or the prompt it renders for --text."""
+    """Print the prompt as the model receives it (label list filled in, {text} for the comment).
+
+    --text renders it for one utterance; --source prints the template file.
+    """
     from emocause import config
     from emocause.annotate.prompts import load
 
     template = load(name)
-    if text is None:
+    platform = config.resolve("platform", platform)
+    if source:
         typer.echo(template.source.rstrip("\n"))
-        typer.echo(f"\n# sha256: {template.sha256}")
+    elif text is None:
+        typer.echo(template.preview(platform, emotion).rstrip("\n"))
     else:
-        typer.echo(template.render(text, config.resolve("platform", platform), emotion))
+        typer.echo(template.render(text, platform, emotion))
+        return
+    typer.echo(f"\n# sha256: {template.sha256}")
 
 
 @cache_app.command("stats")

@@ -49,6 +49,8 @@ def _print_result(task: str, result: Any) -> None:  # result: jobs.Result
             "seconds": counts["seconds"]}
     if task == "causes":
         rows["grounded"] = counts["grounded"]
+    else:
+        rows["off the prompt's list (mapped)"] = counts["off_list"]
     summary(f"{task}: {manifest['backend']}:{manifest['model']} -> {result.out}", rows)
     if counts["errors"]:
         info("errors: " + ", ".join(f"{k} x{v}" for k, v in counts["errors"].items()) +
@@ -92,9 +94,11 @@ def register(app: typer.Typer) -> None:
         """Label each comment's emotion zero-shot; adds emotion_raw, emotion_label, emotion, emotion_status.
 
         `emotion` is one of Anger, Fear, Joy, Love, Sadness, Surprise, Neutral or Unparsed
-        (an answer outside the prompt's list).  Answers are cached: rerunning after an
-        interruption sends only what is missing.  Exit code 3 when more rows failed than
-        --max-failed allows (the table and manifest are written; a rerun retries them).
+        (an answer that names no known emotion).  A known emotion the prompt did not list
+        is mapped anyway and marked `off-list` in emotion_status.  Answers are cached:
+        rerunning after an interruption sends only what is missing.  Exit code 3 when more
+        rows failed than --max-failed allows (the table and manifest are written; a rerun
+        retries them).
         """
         _run("classify", input, out, prompt=prompt, **flags)
 

@@ -20,6 +20,7 @@ import typer
 from emocause.annotate.prompts import PLATFORMS
 from emocause.annotate.runner import DEFAULT_MAX_CHARS
 from emocause.backends import BACKENDS, BackendOptions
+from emocause.emotions.taxonomy import MAPPINGS
 
 #: The prompt platforms, a closed choice.
 PlatformName = Literal[tuple(PLATFORMS)]  # type: ignore[valid-type]
@@ -81,6 +82,11 @@ MAX_CHARS = DEFAULT_MAX_CHARS
 MaxFailed = Annotated[Optional[str], typer.Option(
     "--max-failed", help="Failed rows tolerated before the run exits with code 3: N rows or P% "
     "of the rows. Default: 0.", show_default=False)]
+#: The emotion-name mappings, a closed choice.
+MappingChoice = Literal[tuple(MAPPINGS)]  # type: ignore[valid-type]
+MappingName = Annotated[MappingChoice, typer.Option(
+    "--mapping", help="How emotion names map to the six basic emotions: default (the gold data's "
+    "annotation guide), paper (the paper's published verdicts), goemotions-ekman. See docs/prompts.md.")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Count prompts, cache hits, tokens and cost; send nothing.")]
 
@@ -92,7 +98,8 @@ MODEL_RUN: dict[str, tuple[Any, Any]] = {
     "device": (Device, None), "batch_size": (BatchSize, None), "embedding_model": (EmbeddingModel, None),
     "platform": (Platform, None), "cache": (CachePath, None), "no_cache": (NoCache, False),
     "text_col": (TextCol, None), "id_col": (IdCol, None), "limit": (Limit, None),
-    "max_chars": (MaxChars, MAX_CHARS), "max_failed": (MaxFailed, None), "dry_run": (DryRun, False),
+    "max_chars": (MaxChars, MAX_CHARS), "max_failed": (MaxFailed, None), "mapping": (MappingName, "default"),
+    "dry_run": (DryRun, False),
 }
 
 
