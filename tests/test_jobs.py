@@ -138,9 +138,12 @@ def test_classify_a_dataframe_returns_a_result_and_writes_nothing(tmp_path, monk
     assert not backend.closed  # a Backend the caller made is the caller's to close
     df = result.frame
     assert list(df.index) == list(frame().index) and list(df.columns[:3]) == ["id", "body", "extra"]
-    assert list(df["emotion"]) == ["Anger", "Unparsed", None, "Love", "Anger", "Neutral"]
+    # Gratitude is not on the all-levels list: mapped anyway (the default mapping) and marked off-list
+    assert list(df["emotion"]) == ["Anger", "Love", None, "Love", "Anger", "Neutral"]
+    assert list(df["emotion_status"]) == ["ok", "off-list", "skipped", "ok", "ok", "ok"]
     assert result.counts["rows"] == 6 and result.counts["sent"] == 4 and result.counts["skipped"] == 1
-    assert result.counts["emotions"] == {"Anger": 2, "Love": 1, "Neutral": 1, "Unparsed": 1}
+    assert result.counts["emotions"] == {"Anger": 2, "Love": 2, "Neutral": 1} and result.counts["off_list"] == 1
+    assert result.manifest["mapping"]["name"] == "default"
     assert result.failed == 0 and result.answered == 5 and result.ok
     m = result.manifest
     assert m["command"] == "classify" and m["backend"] == "keyword" and m["model"] == "keyword-1"
@@ -160,7 +163,7 @@ def test_with_out_the_table_and_manifest_are_what_the_result_holds(tmp_path):
     result = emocause.classify(src, backend=KeywordBackend(), out=out, limit=4)
     assert result.out == out and result.manifest_path == tmp_path / "sub" / "labeled.parquet.manifest.json"
     written = pd.read_parquet(out)
-    assert len(written) == 4 and list(written["emotion"].fillna("-")) == ["Anger", "Unparsed", "-", "Love"]
+    assert len(written) == 4 and list(written["emotion"].fillna("-")) == ["Anger", "Love", "-", "Love"]
     assert json.loads(result.manifest_path.read_text()) == json.loads(json.dumps(result.manifest, default=str))
     assert result.manifest["input"]["path"] == str(src) and len(result.manifest["input"]["sha256"]) == 64
 
@@ -241,3 +244,14 @@ def test_backend_options_precedence(tmp_path, monkeypatch):
         BackendOptions(concurrency=0).resolved()
     with pytest.raises(UsageError, match="expected an http"):
         BackendOptions(backend="openai", base_url="ftp://host/v1").resolved()
+
+
+def test_the_mapping_option_reaches_the_answers_and_the_manifest():
+    backend = KeywordBackend(rules={"broken": "Worry"})
+    default = emocause.classify(frame(), backend=backend, no_cache=True)
+    paper = emocause.classify(frame(), backend=backend, no_cache=True, mapping="paper")
+    assert default.frame["emotion"].iloc[0] == "Fear"   # Worry is Fear in the annotation guide
+    assert paper.frame["emotion"].iloc[0] != "Fear"     # the paper counted it a hallucination
+    assert paper.manifest["mapping"]["name"] == "paper" != default.manifest["mapping"]["name"]
+    with pytest.raises(UsageError, match="unknown mapping 'nope'"):
+        emocause.classify(frame(), backend=backend, mapping="nope")
