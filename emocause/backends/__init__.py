@@ -27,10 +27,16 @@ NEEDS: dict[str, str] = {"hf": "local", "embedding": "local"}
 __all__ = ["BACKENDS", "Backend", "BackendOptions", "Request", "Response", "create", "get_backend"]
 
 
-def check_available(name: str) -> str:
-    """``name`` if it is a registered backend whose extra is installed, else one line saying why not."""
+def check_name(name: str) -> str:
+    """``name`` if it is a registered backend, else one line listing them."""
     if name not in BACKENDS:
         raise UsageError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
+    return name
+
+
+def check_available(name: str) -> str:
+    """``name`` if it is a registered backend whose extra is installed, else one line saying why not."""
+    check_name(name)
     if name in NEEDS:
         require(NEEDS[name], f"the {name} backend")
     return name

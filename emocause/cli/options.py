@@ -19,17 +19,19 @@ import typer
 
 from emocause.annotate.prompts import PLATFORMS
 from emocause.annotate.runner import DEFAULT_MAX_CHARS
-from emocause.backends import BACKENDS, BackendOptions
-from emocause.emotions.taxonomy import MAPPINGS
+from emocause.backends import BACKENDS, BackendOptions, check_name
+from emocause.emotions.taxonomy import MAPPINGS, get_mapping
+from emocause.errors import UsageError
 
 #: The prompt platforms, a closed choice.
 PlatformName = Literal[tuple(PLATFORMS)]  # type: ignore[valid-type]
 
 
 def _backend_name(value: str) -> str:
-    if value not in BACKENDS:
-        raise typer.BadParameter(f"unknown backend {value!r}; available: {', '.join(BACKENDS)}")
-    return value
+    try:
+        return check_name(value)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 Backend = Annotated[Optional[str], typer.Option(
@@ -82,11 +84,20 @@ MAX_CHARS = DEFAULT_MAX_CHARS
 MaxFailed = Annotated[Optional[str], typer.Option(
     "--max-failed", help="Failed rows tolerated before the run exits with code 3: N rows or P% "
     "of the rows. Default: 0.", show_default=False)]
-#: The emotion-name mappings, a closed choice.
-MappingChoice = Literal[tuple(MAPPINGS)]  # type: ignore[valid-type]
-MappingName = Annotated[MappingChoice, typer.Option(
-    "--mapping", help="How emotion names map to the six basic emotions: default (the gold data's "
-    "annotation guide), paper (the paper's published verdicts), goemotions-ekman. See docs/prompts.md.")]
+
+
+def _mapping_name(value: str) -> str:
+    try:
+        get_mapping(value)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+MappingName = Annotated[str, typer.Option(
+    "--mapping", parser=_mapping_name, metavar=f"<{'|'.join(MAPPINGS)}>",
+    help="How emotion names map to the six basic emotions: default (the gold data's annotation guide), "
+    "paper (the paper's published verdicts), goemotions-ekman. See docs/prompts.md.")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Count prompts, cache hits, tokens and cost; send nothing.")]
 
