@@ -50,6 +50,8 @@ class Setting:
     maximum: float | None = None
     #: Environment variables read after ``EMOCAUSE_<KEY>``, in order.
     fallback_env: tuple[str, ...] = ()
+    #: Whether a list of values is accepted too (``base_url``: replicas of one model).
+    many: bool = False
 
     @property
     def env(self) -> tuple[str, ...]:
@@ -57,6 +59,8 @@ class Setting:
 
     def convert(self, value: Any, where: str) -> Any:
         """``value`` (an option, a TOML value or an environment string) as this setting's type."""
+        if self.many and isinstance(value, (list, tuple)) and value:
+            return [self.convert(v, where) for v in value]
         if self.kind in (int, float):
             return self._number(value, where)
         if isinstance(value, Path) and self.kind is Path:
@@ -86,7 +90,8 @@ class Setting:
 SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("backend", str, DEFAULT_BACKEND, "backend that runs when --backend is not given"),
     Setting("model", str, None, "model of that backend (default: the backend's own)"),
-    Setting("base_url", str, None, "OpenAI-compatible server", fallback_env=("OPENAI_BASE_URL",)),
+    Setting("base_url", str, None, "OpenAI-compatible server (a list: replicas of one model)",
+            fallback_env=("OPENAI_BASE_URL",), many=True),
     Setting("concurrency", int, 8, "openai: requests in flight", 1, 256),
     Setting("retries", int, 6, "openai: retries per request", 0, 20),
     Setting("temperature", float, 0.0, "sampling temperature", 0.0, 2.0),
@@ -145,7 +150,7 @@ def lookup(key: str, explicit: Any = None) -> tuple[Any, str]:
     ``source`` is ``"option"``, ``"env NAME"``, ``"config PATH"`` or ``"default"``.
     """
     setting = SETTINGS[key]
-    if explicit is not None and explicit != "":
+    if explicit is not None and explicit != "" and explicit != []:
         return setting.convert(explicit, f"--{key.replace('_', '-')}"), "option"
     for name in setting.env:
         value = os.environ.get(name)

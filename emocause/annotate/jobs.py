@@ -24,7 +24,7 @@ import pandas as pd
 from emocause import config
 from emocause.annotate import frames, prompts
 from emocause.annotate.cache import Cache, default_path
-from emocause.annotate.runner import DEFAULT_MAX_CHARS, RunStats, request_key
+from emocause.annotate.runner import DEFAULT_MAX_CHARS, RunStats, plan
 from emocause.backends import Backend, BackendOptions, check_available, create
 from emocause.emotions.taxonomy import EmotionMapping, get_mapping
 from emocause.errors import UsageError
@@ -380,22 +380,20 @@ def estimate(data: Data, *, task: str = "classify", prompt: str | None = None,
     requests = [r for r in prep.requests if r is not None]
     probe, owned = _backend(job.backend)
     try:
-        unique = {request_key(probe, r): r for r in requests}
-        hits: set[str] = set()
         cache = open_cache(opts.cache, not opts.no_cache) if probe.cacheable else None
+        planned = plan(probe, requests, cache)
         if cache is not None:
-            hits = set(cache.get_many(unique))
             cache.close()
-        to_send = [r for k, r in unique.items() if k not in hits]
         counts: dict[str, Any] = {
             "rows": len(job.df), "skipped": stats.skipped, "truncated": stats.truncated,
-            "prompts": len(requests), "unique_prompts": len(unique), "cached": len(hits),
-            "to_send": len(to_send)}
+            "prompts": len(requests), "unique_prompts": len(planned.todo) + planned.cached_keys,
+            "cached": planned.cached_keys, "to_send": len(planned.todo)}
         if probe.uses_prompt:
-            tokens, exact = count_tokens((r.prompt for r in to_send), probe.model)
-            completion = sum(r.max_tokens for r in to_send)
+            tokens, exact = count_tokens((r.prompt for r in planned.todo), probe.model)
+            completion = sum(r.max_tokens for r in planned.todo)
             counts.update(prompt_tokens=tokens, prompt_tokens_exact=exact, completion_tokens_max=completion,
-                          cost_usd=cost(probe.model, tokens, completion))
+                          cost_usd=cost(probe.model, tokens, completion),
+                          cost_usd_batch=cost(probe.model, tokens, completion, batch=True))
         return Estimate(probe.name, probe.model, probe.uses_prompt, counts)
     finally:
         if owned:

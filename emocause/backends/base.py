@@ -43,6 +43,8 @@ class Response:
     usage: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    #: Identity of the endpoint that answered (remote backends), part of the cache key.
+    endpoint: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,6 +80,21 @@ class Backend(ABC):
     def cache_namespace(self, request: Request) -> dict[str, Any]:
         """The parts of a request, besides the prompt, that determine its answer."""
         return {"max_tokens": request.max_tokens}
+
+    def cache_scopes(self) -> tuple[str, ...]:
+        """Endpoint identities whose cached answers this backend may serve (remote backends).
+
+        Empty for local backends: their keys carry no endpoint.  A remote backend's answer is
+        stored under the endpoint in its :attr:`Response.endpoint` (else the first scope).
+        """
+        return ()
+
+    def bind_run(self, state: Any = None, progress: Any = None) -> None:
+        """Receive the run's durable state store (the cache database) and its progress bar.
+
+        Called by the runner before :meth:`generate`; backends whose jobs outlive a process
+        (the OpenAI Batch API) keep their job ids in ``state``.  The default ignores both.
+        """
 
     @abstractmethod
     def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:

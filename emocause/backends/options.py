@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emocause import config
-from emocause.urls import check_http_url
+from emocause.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,9 @@ class BackendOptions:
 
     backend: str | None = None
     model: str | None = None
-    #: openai: an OpenAI-compatible server (vLLM, Ollama, llama.cpp); default: the hosted API.
-    base_url: str | None = None
+    #: openai: an OpenAI-compatible server (vLLM, Ollama, llama.cpp), or several replicas of one
+    #: model; default: the hosted API.
+    base_url: str | list[str] | None = None
     #: openai: requests in flight.
     concurrency: int | None = None
     #: openai: retries per request on 429/5xx/timeouts.
@@ -37,6 +38,10 @@ class BackendOptions:
     batch_size: int | None = None
     #: embedding/trained: the sentence-transformers model.
     embedding_model: str | None = None
+    #: openai: send through the OpenAI Batch API (half price, results within 24 h).
+    batch: bool | None = None
+    #: openai: a name for replicas that share cached answers whatever their URLs.
+    endpoint_group: str | None = None
 
     def resolved(self) -> BackendOptions:
         """Every field from option > environment > config file > default; bad values are one line.
@@ -49,15 +54,17 @@ class BackendOptions:
         if self.backend and self.model is None and config.resolve("backend") != values["backend"]:
             values["model"] = None
         values["backend"] = str(values["backend"])
-        if values["backend"] == "openai" and values["base_url"]:
-            check_http_url(values["base_url"], "--base-url", "http://127.0.0.1:8000/v1")
+        for flag, value in (("--batch", self.batch), ("--endpoint-group", self.endpoint_group)):
+            if value and values["backend"] != "openai":
+                raise UsageError(f"{flag} needs --backend openai (the backend is {values['backend']})")
         return dataclasses.replace(self, **values)
 
     def kwargs(self) -> dict[str, Any]:
         """Constructor arguments for the backend (``None`` = the backend's own default)."""
         return {"model": self.model, "base_url": self.base_url, "concurrency": self.concurrency,
                 "max_retries": self.retries, "temperature": self.temperature, "device": self.device,
-                "batch_size": self.batch_size, "embedding_model": self.embedding_model}
+                "batch_size": self.batch_size, "embedding_model": self.embedding_model,
+                "batch": self.batch, "endpoint_group": self.endpoint_group}
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -72,5 +79,5 @@ class BackendOptions:
             base = cls(backend=spec)
         else:
             raise TypeError(f"backend must be a name, BackendOptions or a Backend, not {type(spec).__name__}")
-        given = {k: v for k, v in overrides.items() if v is not None}
+        given = {k: v for k, v in overrides.items() if v is not None and v != []}
         return dataclasses.replace(base, **given)

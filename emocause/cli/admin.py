@@ -70,7 +70,8 @@ def cache_stats(cache: options.CachePath = None, as_json: AsJson = False) -> Non
         return
     typer.echo(f"cache: {st['path']}  entries: {st['entries']:,}  size: {st['bytes'] / 1e6:.2f} MB")
     for row in st["by_model"]:
-        typer.echo(f"  {row['backend']}:{row['model']}  {row['entries']:,} entries, "
+        at = f" @ {row['endpoint']}" if row.get("endpoint") else ""
+        typer.echo(f"  {row['backend']}:{row['model']}{at}  {row['entries']:,} entries, "
                    f"{row['prompt_tokens']:,} prompt + {row['completion_tokens']:,} completion tokens")
 
 
@@ -105,6 +106,8 @@ def config_show(as_json: AsJson = False) -> None:
     from emocause.urls import redact_url
 
     def shown(value: object) -> object:
+        if isinstance(value, list):
+            return ", ".join(redact_url(str(v)) for v in value)
         return value if value is None or isinstance(value, (int, float)) else redact_url(str(value))
 
     from emocause.annotate.cache import default_path

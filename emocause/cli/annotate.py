@@ -75,6 +75,8 @@ def _print_estimate(estimate: Any) -> None:  # estimate: jobs.Estimate
         rows["completion tokens (at most)"] = counts["completion_tokens_max"]
         price = counts["cost_usd"]
         rows["estimated cost (USD)"] = "no price known for this model" if price is None else f"{price:.4f}"
+        if price is not None:
+            rows["estimated cost with --batch (USD)"] = f"{counts['cost_usd_batch']:.4f}"
     else:
         rows["note"] = f"the {estimate.backend} backend runs locally and sends no prompt"
     summary(f"dry run: {estimate.backend}:{estimate.model} (nothing sent)", rows)

@@ -41,9 +41,17 @@ Model = Annotated[Optional[str], typer.Option(
     "--model", "-m", help="Model name or path (openai: gpt-4; hf: declare-lab/flan-alpaca-xl; "
     "embedding: all-MiniLM-L6-v2; trained: the directory written by `emocause train`).",
     show_default=False)]
-BaseUrl = Annotated[Optional[str], typer.Option(
+BaseUrl = Annotated[Optional[list[str]], typer.Option(
     "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, Ollama, "
-    "llama.cpp). Default: $OPENAI_BASE_URL, the config file, else the OpenAI API.", show_default=False)]
+    "llama.cpp); repeat for replicas of one model (requests go to the least busy). "
+    "Default: $OPENAI_BASE_URL, the config file, else the OpenAI API.", show_default=False, metavar="URL")]
+Batch = Annotated[bool, typer.Option(
+    "--batch", help="openai: send through the OpenAI Batch API (half price, results within 24 h); "
+    "a rerun reattaches to the running batch.")]
+EndpointGroup = Annotated[Optional[str], typer.Option(
+    "--endpoint-group", help="openai: a name for the --base-url servers that share cached answers "
+    "whatever their URLs (replicas of the same model and weights).", show_default=False,
+    metavar="NAME")]
 Concurrency = Annotated[Optional[int], typer.Option(
     "--concurrency", "-j", min=1, max=256, help="openai: requests in flight. Default: 8 (or the config).",
     show_default=False)]
@@ -105,7 +113,8 @@ DryRun = Annotated[bool, typer.Option(
 #: The flags of every command that runs a model over a table: name -> (annotation, default).
 MODEL_RUN: dict[str, tuple[Any, Any]] = {
     "backend": (Backend, None), "model": (Model, None), "base_url": (BaseUrl, None),
-    "concurrency": (Concurrency, None), "retries": (Retries, None), "temperature": (Temperature, None),
+    "concurrency": (Concurrency, None), "retries": (Retries, None), "batch": (Batch, False),
+    "endpoint_group": (EndpointGroup, None), "temperature": (Temperature, None),
     "device": (Device, None), "batch_size": (BatchSize, None), "embedding_model": (EmbeddingModel, None),
     "platform": (Platform, None), "cache": (CachePath, None), "no_cache": (NoCache, False),
     "text_col": (TextCol, None), "id_col": (IdCol, None), "limit": (Limit, None),
@@ -135,14 +144,15 @@ def with_flags(flags: dict[str, tuple[Any, Any]]) -> Callable[[Callable[..., Any
     return decorate
 
 
-def backend_options(backend: str | None = None, model: str | None = None, base_url: str | None = None,
-                    concurrency: int | None = None, temperature: float | None = None,
-                    device: str | None = None, batch_size: int | None = None,
-                    embedding_model: str | None = None, retries: int | None = None
+def backend_options(backend: str | None = None, model: str | None = None,
+                    base_url: str | list[str] | None = None, concurrency: int | None = None,
+                    temperature: float | None = None, device: str | None = None,
+                    batch_size: int | None = None, embedding_model: str | None = None,
+                    retries: int | None = None, batch: bool = False, endpoint_group: str | None = None
                     ) -> tuple[str, dict[str, Any]]:
     """The backend name and its constructor options from flags, env and config (for ``report``)."""
-    resolved = BackendOptions(backend, model, base_url, concurrency, retries, temperature, device,
-                              batch_size, embedding_model).resolved()
+    resolved = BackendOptions(backend, model, base_url or None, concurrency, retries, temperature, device,
+                              batch_size, embedding_model, batch or None, endpoint_group).resolved()
     return resolved.backend or "", resolved.kwargs()
 
 
