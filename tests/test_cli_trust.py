@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from tests.fakes.openai import FakeOpenAI, keyword_responder, utterance
+from tests.fakes.openai import FakeOpenAI, keyword_responder
 
 RULES = {"broken": "Annoyance", "thank": "Gratitude"}
 
@@ -79,28 +78,10 @@ def test_unusable_base_url_is_refused_up_front(tmp_path, cli, url):
 
 # ------------------------------------------------------------------------ 6. config that works
 
-class InFlight:
-    """A responder that records the most requests the server ever had in flight."""
-
-    def __init__(self) -> None:
-        self.now = self.peak = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, prompt, body):
-        with self.lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-        time.sleep(0.05)
-        with self.lock:
-            self.now -= 1
-        return "Neutral"
-
-
 def test_every_config_key_is_read(tmp_path, cli, monkeypatch):
     src = comments(tmp_path / "in.csv", 12)
-    flight = InFlight()
     cfg = tmp_path / "config.toml"
-    with FakeOpenAI(flight) as server:
+    with FakeOpenAI(keyword_responder({}), latency=0.05) as server:
         cfg.write_text(f'backend = "openai"\nmodel = "cfg"\nbase_url = "{server.url}"\nconcurrency = 3\n'
                        f'retries = 0\ntemperature = 0.5\nplatform = "jira"\ncache = "{tmp_path / "c.sqlite"}"\n')
         monkeypatch.setenv("EMOCAUSE_CONFIG", str(cfg))
@@ -108,18 +89,18 @@ def test_every_config_key_is_read(tmp_path, cli, monkeypatch):
         server.inject(500, 1)
         r = cli("classify", src, "--out", tmp_path / "o.csv")
         assert r.code == 3  # retries = 0: the injected 500 is not retried
-        assert flight.peak == 3
+        assert server.max_inflight == 3
         body = server.requests[-1]["body"]
         assert body["model"] == "cfg" and body["temperature"] == 0.5
         assert "JIRA" in body["messages"][0]["content"]
         assert (tmp_path / "c.sqlite").is_file()
-        flight.peak = 0
+        server.max_inflight = 0
         assert cli("classify", src, "--out", tmp_path / "o2.csv", "--no-cache", "-j", 1).code == 0
-        assert flight.peak == 1  # the flag beats the file
+        assert server.max_inflight == 1  # the flag beats the file
         monkeypatch.setenv("EMOCAUSE_CONCURRENCY", "2")
-        flight.peak = 0
+        server.max_inflight = 0
         assert cli("classify", src, "--out", tmp_path / "o3.csv", "--no-cache").code == 0
-        assert flight.peak == 2  # the environment beats the file
+        assert server.max_inflight == 2  # the environment beats the file
     cfg.write_text('batch_size = 7\ndevice = "cpu"\nembedding_model = "all-MiniLM-L6-v2"\n')
     from emocause import get_backend
 

@@ -242,8 +242,10 @@ def test_backend_options_precedence(tmp_path, monkeypatch):
     assert BackendOptions(backend="openai").resolved().model == "cfg-model"
     with pytest.raises(UsageError, match="--concurrency: concurrency must be between 1 and 256"):
         BackendOptions(concurrency=0).resolved()
-    with pytest.raises(UsageError, match="expected an http"):
-        BackendOptions(backend="openai", base_url="ftp://host/v1").resolved()
+    with pytest.raises(UsageError, match="--batch needs --backend openai"):
+        BackendOptions(backend="hf", batch=True).resolved()
+    cfg.write_text('base_url = ["http://gpu1:8000/v1", "http://gpu2:8000/v1"]\n')
+    assert BackendOptions().resolved().base_url == ["http://gpu1:8000/v1", "http://gpu2:8000/v1"]
 
 
 def test_the_mapping_option_reaches_the_answers_and_the_manifest():
