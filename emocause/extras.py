@@ -16,7 +16,7 @@ from emocause.errors import UsageError
 #: extra -> the modules it provides (import names).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "local": ("torch", "transformers", "sentence_transformers"),
-    "report": ("matplotlib", "jinja2"),
+    "report": ("jinja2", "markupsafe"),
 }
 
 

@@ -117,3 +117,27 @@ def as_text(value: object) -> str:
     except (TypeError, ValueError):
         pass
     return str(value)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (or start a DDE payload).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas (CSV injection).
+
+    A text cell starting with ``= + - @``, a tab or a carriage return gets a
+    leading apostrophe (OWASP's advice), which Excel, LibreOffice and Google
+    Sheets show as text; numbers are left alone, so ``-1`` stays a number.  For
+    CSV files meant to be opened in a spreadsheet; the exact text stays in the
+    JSON outputs (``--csv-raw`` keeps it in the CSV too).
+    """
+    out = df.copy()
+    for col in out.columns:
+        series = out[col]
+        if series.dtype != object and not pd.api.types.is_string_dtype(series):
+            continue
+        risky = series.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+        if risky.any():
+            out.loc[risky, col] = "'" + series[risky].astype(str)
+    return out
