@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from emocause.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Request:
@@ -104,3 +106,26 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release resources (HTTP connections, GPU memory)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}:{self.model}>"
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def prompt(self, prompt: str, max_tokens: int = 256) -> Response:
+        """One free-form prompt, answered at once (a notebook convenience; runs skip the cache).
+
+        Only backends that read prompts (``uses_prompt``) can answer free text; the
+        structured ones answer emocause's own requests through ``emocause.classify``.
+        """
+        if not self.uses_prompt:
+            raise UsageError(f"the {self.name} backend answers structured requests, not free-form "
+                             f"prompts; use emocause.classify or emocause.extract_causes")
+        answers: list[Response] = []
+        self.generate([Request(prompt=prompt, text=prompt, task="label", max_tokens=max_tokens)],
+                      lambda _i, resp: answers.append(resp))
+        return answers[0]

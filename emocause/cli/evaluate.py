@@ -63,7 +63,7 @@ def emotions_cmd(
         "--compare-col", help="Label column(s) of --compare (default: --pred-col).",
         show_default=False)] = None,
     fmt: Format = "table",
-    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
+    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLines = "error",
 ) -> None:
     """Per-emotion precision, recall, F1 and support, macro/micro averages, bootstrap CIs.
 
@@ -99,7 +99,7 @@ def causes_cmd(
         "--text-col", help="Comment text, for the grounded share (default: detected in --pred, "
         "then --gold: text, Text, modified_comment, ...).", show_default=False)] = None,
     bootstrap: Bootstrap = 1000, seed: Seed = 0, fmt: Format = "table",
-    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
+    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLines = "error",
 ) -> None:
     """BLEU-1..4 of predicted cause spans, token F1, exact match, span lengths, grounded share.
 

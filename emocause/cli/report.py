@@ -138,14 +138,14 @@ def register(app: typer.Typer) -> None:
             "with = + - @ gets a leading ' so spreadsheets do not run it).")] = False,
         embedding_model: o.EmbeddingModel = None,
         backend: o.Backend = None, model: o.Model = None, base_url: o.BaseUrl = None,
-        concurrency: o.Concurrency = 8, retries: o.Retries = 6, temperature: o.Temperature = 0.0,
-        device: o.Device = None, batch_size: o.BatchSize = 16,
+        concurrency: o.Concurrency = None, retries: o.Retries = None, temperature: o.Temperature = None,
+        device: o.Device = None, batch_size: o.BatchSize = None,
         platform: Annotated[Optional[str], typer.Option(
             "--platform", help="github, stackoverflow, jira or mail (default: from each record's "
             "source, else github).", show_default=False)] = None,
         cache: o.CachePath = None, no_cache: o.NoCache = False, limit: o.Limit = None,
-        max_chars: o.MaxChars = 4000,
-        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
+        max_chars: o.MaxChars = o.MAX_CHARS,
+        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLines = "error",
     ) -> None:
         """Map what causes an emotion (default: Frustration) in a project, grouped into themes.
 

@@ -205,7 +205,7 @@ def preprocess_cmd(
     into: Annotated[str, typer.Option("--into", help="Column for the preprocessed text.")] = "text",
     platform: Annotated[str, typer.Option(
         "--platform", help="github, mail, or auto (mail where a `kind` column says mail).")] = "auto",
-    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
+    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLines = "error",
 ) -> None:
     """Rewrite text the way the labeled GitHub dataset was written.
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from emocause.cli import options as o
+from emocause.cli import options
 from emocause.errors import UsageError
 
 KIND_HELP = ("tfidf-svm (ESEM-E: word 1-2-gram TF-IDF + linear SVM) or embedding-logreg "
@@ -16,24 +16,25 @@ KIND_HELP = ("tfidf-svm (ESEM-E: word 1-2-gram TF-IDF + linear SVM) or embedding
 
 
 def _train(labeled: Path, model_out: Path, kind: str, text_col: str | None, seed: int,
-           embedding_model: str | None, device: str | None, batch_size: int, cv: int) -> None:
+           embedding_model: str | None, device: str | None, batch_size: int | None, cv: int) -> None:
     from emocause import config
     from emocause.backends import baselines
-    from emocause import tables as tabular
+    from emocause import tables
     from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL, embed, load_model
-    from emocause.files import file_sha256
+    from emocause.files import check_writable, file_sha256
     from emocause.manifest import now, write_manifest
     from emocause.progress import bar, info, summary
     from emocause.emotions.taxonomy import BASIC
 
     started, t0 = now(), time.perf_counter()
     baselines.check_kind(kind)
-    baselines.check_output_dir(model_out)  # before any work
-    df = tabular.read_table(labeled)
+    check_writable(model_out, "--model-out", directory=True)  # before any work
+    baselines.check_output_dir(model_out)
+    df = tables.read_table(labeled)
     where = str(labeled)
-    tcol = tabular.pick_column(df, text_col, tabular.TEXT_COLUMNS, "text", where)
+    tcol = tables.pick_column(df, text_col, tables.TEXT_COLUMNS, "text", where)
     labels = baselines.parse_labels(df, where)
-    texts = [tabular.as_text(v).strip() for v in df[tcol].tolist()]
+    texts = [tables.as_text(v).strip() for v in df[tcol].tolist()]
     keep = [i for i, t in enumerate(texts) if t]
     if not keep:
         raise UsageError(f"{where}: column {tcol!r} has no text to train on")
@@ -49,7 +50,8 @@ def _train(labeled: Path, model_out: Path, kind: str, text_col: str | None, seed
         quiet_transformers()
         st = load_model(emb_name, check_device(config.resolve("device", device)))
         features = baselines.embedding_features(
-            texts, lambda ts: embed(ts, st, batch_size=batch_size, description="embed"))
+            texts, lambda ts: embed(ts, st, batch_size=config.resolve("batch_size", batch_size, 64),
+                                    description="embed"))
     with bar(f"train {kind}", len(BASIC)) as progress:
         model = baselines.fit(texts, labels, kind, seed=seed, embedding_model=emb_name,
                               features=features, on_emotion=lambda _e: progress.advance(1))
@@ -91,15 +93,16 @@ def register(app: typer.Typer) -> None:
             "--model-out", "-o", help="Directory to write the model to (created; plain JSON and "
             ".npy files, no pickle).", show_default=False)],
         kind: Annotated[str, typer.Option("--kind", "-k", help=KIND_HELP)] = "tfidf-svm",
-        text_col: o.TextCol = None,
+        text_col: options.TextCol = None,
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the classifiers and folds.")] = 0,
-        embedding_model: o.EmbeddingModel = None,
-        device: o.Device = None,
-        batch_size: Annotated[int, typer.Option("--batch-size", min=1,
-                                                help="embedding-logreg: texts per embedding batch.")] = 64,
+        embedding_model: options.EmbeddingModel = None,
+        device: options.Device = None,
+        batch_size: Annotated[Optional[int], typer.Option(
+            "--batch-size", min=1, help="embedding-logreg: texts per embedding batch. Default: 64 "
+            "(or the config's batch_size).", show_default=False)] = None,
         cv: Annotated[int, typer.Option("--cv", min=0, max=20,
                                         help="Also report K-fold cross-validated F1 (0 = off).")] = 0,
-        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLinesOpt = o.BadLines.error,
+        encoding: options.Encoding = None, sep: options.Sep = None, bad_lines: options.BadLines = "error",
     ) -> None:
         """Train one binary classifier per basic emotion, for `--backend trained --model DIR`.
 
@@ -111,5 +114,5 @@ def register(app: typer.Typer) -> None:
         """
         if cv == 1:
             raise UsageError("--cv needs at least 2 folds (or 0 to skip cross-validation)")
-        with o.reading_tables(encoding, sep, bad_lines):
+        with options.reading_tables(encoding, sep, bad_lines):
             _train(labeled, model_out, kind, text_col, seed, embedding_model, device, batch_size, cv)
