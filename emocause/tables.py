@@ -15,20 +15,25 @@ stdout.  See docs/reliability.md.
 
 from __future__ import annotations
 
+import abc
 import bz2
 import codecs
 import contextlib
 import contextvars
 import csv
+import glob
 import gzip
 import io
 import itertools
 import json
 import lzma
 import math
+import os
 import re
+import shutil
 import stat
 import sys
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +43,7 @@ from typing import IO, Any
 import pandas as pd
 
 from emocause.errors import UsageError
-from emocause.files import atomic_path, check_writable
+from emocause.files import atomic_path, check_writable, write_error
 
 #: Column names tried, in order, when ``--text-col`` is not given.
 TEXT_COLUMNS = ("text", "Text", "body", "Body", "modified_comment", "Comment", "comment",
@@ -97,8 +102,55 @@ class TableOptions:
                 raise UsageError(f"--encoding {self.encoding!r}: unknown encoding") from None
 
 
+class _ReadInfo(abc.ABC):
+    """What a read found, for manifests and notes (a :class:`Table` or a :class:`TableStream`)."""
+
+    path: str
+    format: str
+    compression: str | None
+    encoding: str | None
+    encoding_detected: bool
+    sep: str | None
+    skipped_lines: tuple[int, ...]
+
+    @property
+    @abc.abstractmethod
+    def rows(self) -> int:
+        """Rows read (after ``--limit``-free reading; lines skipped not counted)."""
+
+    @property
+    def skipped_count(self) -> int:
+        return len(self.skipped_lines)
+
+    def describe(self) -> dict[str, Any]:
+        """For manifests: format, compression, encoding, separator, rows and lines skipped."""
+        out: dict[str, Any] = {"format": self.format, "rows": self.rows}
+        if self.compression:
+            out["compression"] = self.compression
+        if self.encoding:
+            out["encoding"] = self.encoding + (" (detected)" if self.encoding_detected else "")
+        if self.sep:
+            out["sep"] = self.sep
+        out["skipped_lines"] = self.skipped_count
+        if self.skipped_lines:
+            out["skipped_at"] = list(self.skipped_lines[:20])
+        return out
+
+    def notes(self) -> list[str]:
+        """What a user should know about this read (one line each), e.g. lines skipped."""
+        notes = []
+        if self.encoding_detected:
+            notes.append(f"{self.path}: not UTF-8; read as {self.encoding} (detected; pass --encoding "
+                         f"to choose another)")
+        if self.skipped_lines:
+            shown = ", ".join(map(str, self.skipped_lines[:10])) + (", ..." if self.skipped_count > 10 else "")
+            notes.append(f"{self.path}: skipped {self.skipped_count:,} malformed line(s) "
+                         f"(line {shown}); {self.rows:,} rows read")
+        return notes
+
+
 @dataclass
-class Table:
+class Table(_ReadInfo):
     """A table read from a file, and how it was read."""
 
     frame: pd.DataFrame
@@ -113,32 +165,6 @@ class Table:
     @property
     def rows(self) -> int:
         return len(self.frame)
-
-    def describe(self) -> dict[str, Any]:
-        """For manifests: format, compression, encoding, separator, rows and lines skipped."""
-        out: dict[str, Any] = {"format": self.format, "rows": self.rows}
-        if self.compression:
-            out["compression"] = self.compression
-        if self.encoding:
-            out["encoding"] = self.encoding + (" (detected)" if self.encoding_detected else "")
-        if self.sep:
-            out["sep"] = self.sep
-        out["skipped_lines"] = len(self.skipped_lines)
-        if self.skipped_lines:
-            out["skipped_at"] = list(self.skipped_lines[:20])
-        return out
-
-    def notes(self) -> list[str]:
-        """What a user should know about this read (one line each), e.g. lines skipped."""
-        notes = []
-        if self.encoding_detected:
-            notes.append(f"{self.path}: not UTF-8; read as {self.encoding} (detected; pass --encoding "
-                         f"to choose another)")
-        if self.skipped_lines:
-            shown = ", ".join(map(str, self.skipped_lines[:10])) + (", ..." if len(self.skipped_lines) > 10 else "")
-            notes.append(f"{self.path}: skipped {len(self.skipped_lines):,} malformed line(s) "
-                         f"(line {shown}); {self.rows:,} rows read")
-        return notes
 
 
 _CURRENT: contextvars.ContextVar[TableOptions | None] = contextvars.ContextVar("emocause_table_options",
@@ -330,21 +356,68 @@ def detect_encoding(data: bytes) -> str | None:
     samples often tie (cp1250 and cp1252 read ``café`` equally well); a tie goes to the
     more common encoding.  A guess can still be wrong: the CLI says what it chose.
     """
+    return _best_encoding(_high_windows([data]) or data[: 1 << 20], lambda enc: _decodes([data], enc))
+
+
+def _stream_encoding(src: _Source) -> str | None:
+    """:func:`detect_encoding` over a file read block by block (memory does not grow with it)."""
+    def blocks() -> Iterator[bytes]:
+        with src.open() as f:
+            yield from iter(lambda: f.read(1 << 20), b"")
+
+    with src.open() as f:
+        head = f.read(1 << 20)
+    return _best_encoding(_high_windows(blocks()) or head, lambda enc: _decodes(blocks(), enc))
+
+
+def _high_windows(blocks: Iterable[bytes]) -> bytes:
+    """The 400-byte neighbourhoods of the first 4,000 non-ASCII bytes, joined by newlines
+    (the same windows whether the bytes come in one block or many)."""
+    windows: list[bytes] = []
+    buf, base, scan = b"", 0, 0  # buf holds the bytes from offset base; scan: the next offset to search
+
+    def take(final: bool) -> bool:
+        nonlocal scan
+        for m in _HIGH.finditer(buf, scan - base):
+            at = base + m.start()
+            if not final and m.end() + 199 > len(buf):
+                scan = at  # its window is not all here yet
+                return False
+            windows.append(buf[max(0, at - 200) - base:at + 200 - base])
+            scan = at + 1
+            if len(windows) >= 4000:
+                return True
+        scan = base + len(buf)
+        return False
+
+    for block in blocks:
+        buf += block
+        if take(False):
+            return b"\n".join(windows)
+        cut = max(0, scan - 200 - base)
+        buf, base = buf[cut:], base + cut
+    take(True)
+    return b"\n".join(windows)
+
+
+def _decodes(blocks: Iterable[bytes], encoding: str) -> bool:
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        for block in blocks:
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _best_encoding(sample: bytes, decodes: Callable[[str], bool]) -> str | None:
     from charset_normalizer import from_bytes
 
-    windows = []
-    for i, m in enumerate(_HIGH.finditer(data)):
-        if i >= 4000:
-            break
-        windows.append(data[max(0, m.start() - 200):m.start() + 200])
-    sample = b"\n".join(windows) if windows else data[: 1 << 20]
     fits = []
     for match in from_bytes(sample):
-        try:
-            data.decode(match.encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        fits.append((round(match.chaos, 3), -round(match.coherence, 3), codecs.lookup(match.encoding).name))
+        if decodes(match.encoding):
+            fits.append((round(match.chaos, 3), -round(match.coherence, 3), codecs.lookup(match.encoding).name))
     if not fits:
         return None
     best = min(f[:2] for f in fits)
@@ -352,41 +425,70 @@ def detect_encoding(data: bytes) -> str | None:
     return next((name for name in _PREFERRED if name in tied), tied[0])
 
 
-def _bad_line(data: bytes, encoding: str) -> int:
+def _blocks(src: _Source, size: int = 1 << 20) -> Iterator[bytes]:
+    with src.open() as f:
+        yield from iter(lambda: f.read(size), b"")
+
+
+def _bad_line(blocks: Iterable[bytes], encoding: str) -> int:
     """The line of the first byte that ``encoding`` cannot decode (0 when all decode)."""
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        return data.count(b"\n", 0, exc.start) + 1
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    for block in itertools.chain(blocks, [b""]):
+        pending = decoder.getstate()[0]  # the start of a character cut by the previous block
+        try:
+            decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            return lines - pending.count(b"\n") + (pending + block).count(b"\n", 0, max(0, exc.start)) + 1
+        if not block:
+            return 0
+        lines += block.count(b"\n")
     return 0
 
 
-def _decoded(src: _Source, options: TableOptions, parse: Callable[[IO[str]], Any]) -> tuple[Any, str, bool]:
-    """Run ``parse`` over the text of ``src``; returns (result, encoding, detected)."""
+def _text_encoding(src: _Source, options: TableOptions) -> str:
+    """The encoding to try first: ``--encoding``, else UTF-16/32 by their BOM, else UTF-8."""
     encoding = options.encoding
     if encoding in (None, "utf-8"):
         with src.open() as f:
             head = f.read(4)
         encoding = next((enc for mark, enc in _BOMS if head.startswith(mark)), "utf-8-sig")
+    return encoding
+
+
+@contextlib.contextmanager
+def _text(src: _Source, encoding: str) -> Iterator[IO[str]]:
+    """The text of ``src`` in ``encoding``, read as needed (strict: a bad byte raises)."""
+    with src.open() as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
+        try:
+            yield text
+        finally:
+            with contextlib.suppress(ValueError):
+                text.detach()
+
+
+def _decoded(src: _Source, options: TableOptions, parse: Callable[[IO[str]], Any]) -> tuple[Any, str, bool]:
+    """Run ``parse`` over the text of ``src``; returns (result, encoding, detected).
+
+    Not UTF-8 (and no ``--encoding``): the encoding is detected and ``parse`` runs again.
+    The bytes are read block by block, never held whole.
+    """
+    encoding = _text_encoding(src, options)
     try:
-        with src.open() as raw:
-            text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
-            try:
-                return parse(text), _encoding_name(encoding), False
-            finally:
-                with contextlib.suppress(ValueError):
-                    text.detach()
+        with _text(src, encoding) as text:
+            return parse(text), _encoding_name(encoding), False
     except UnicodeDecodeError:
-        data = src.read_bytes()
-        line = _bad_line(data, encoding)
+        line = _bad_line(_blocks(src), encoding)
         if options.encoding:
             raise UsageError(f"{src.name} line {line}: bytes that are not valid {options.encoding}; "
                              f"pass the file's --encoding") from None
-        detected = detect_encoding(data)
+        detected = _stream_encoding(src)
         if detected is None:
             raise UsageError(f"{src.name} line {line}: not UTF-8 and the encoding could not be "
                              f"detected; pass --encoding") from None
-        return parse(io.StringIO(data.decode(detected), newline="")), detected, True
+        with _text(src, detected) as text:
+            return parse(text), detected, True
 
 
 def _encoding_name(encoding: str) -> str:
@@ -430,50 +532,140 @@ class _Parsed:
     skipped: tuple[int, ...] = ()
 
 
+class _CsvRecords:
+    """The records of a CSV text, checked strictly: each has as many fields as the header.
+
+    Blank lines are ignored; a record with another field count is an error naming its
+    line (or, with ``bad_lines="skip"``, reported to ``on_skip`` and left out).  Used by
+    the whole-table reader and the chunked one alike, so both accept the same files.
+    """
+
+    def __init__(self, text: IO[str], name: str, sep: str | None, bad_lines: str,
+                 on_skip: Callable[[int], None]) -> None:
+        first, blank = text.readline(), 0
+        while first and not first.strip():  # pandas skips blank lines before the header too
+            first, blank = text.readline(), blank + 1
+        if not first:
+            raise UsageError(f"{name}: the file is empty (no header line)")
+        self.name, self.bad_lines, self.on_skip = name, bad_lines, on_skip
+        self.sniffed = sep is None
+        self.sep = sep or _sniff_separator(first)
+        self._reader = csv.reader(itertools.chain([first], text), delimiter=self.sep, strict=True)
+        self._blank = self._prev = blank  # the last line read; a record starts on the line after
+        with self._errors():
+            self.header = next(self._reader)
+        self._prev = self._reader.line_num + blank
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except csv.Error as exc:
+            if "end of data" in str(exc):
+                raise UsageError(f"{self.name} line {self._prev + 1}: a quoted value opened here never closes "
+                                 f'(an unbalanced " quote); the rest of the file would be read into it') from None
+            raise UsageError(f"{self.name} line {self._reader.line_num + self._blank}: malformed CSV "
+                             f"({exc})") from None
+
+    def __iter__(self) -> Iterator[list[str]]:
+        ncol = len(self.header)
+        with self._errors():
+            for rec in self._reader:
+                start, self._prev = self._prev + 1, self._reader.line_num + self._blank
+                if len(rec) == ncol:
+                    yield rec
+                elif not rec or (len(rec) == 1 and not rec[0].strip()):
+                    continue  # a blank line
+                elif self.bad_lines == "skip":
+                    self.on_skip(start)
+                else:
+                    how = "detected from the header; pass --sep if that is wrong" if self.sniffed else "from --sep"
+                    raise UsageError(
+                        f"{self.name} line {start}: {len(rec)} fields where the header has {ncol} (separator "
+                        f"{self.sep!r}, {how}); quote values that contain the separator, or pass "
+                        f"--bad-lines skip to skip and count such lines")
+
+    def frame(self, rows: list[list[str]]) -> pd.DataFrame:
+        """``rows`` as a frame of text cells (ids like ``007`` stay as written)."""
+        return pd.DataFrame(rows, columns=_column_names(self.header), dtype=str)
+
+
 def _parse_csv(text: IO[str], name: str, sep: str | None, bad_lines: str) -> _Parsed:
-    """Every record must have as many fields as the header; blank lines are ignored."""
-    first, blank = text.readline(), 0
-    while first and not first.strip():  # pandas skips blank lines before the header too
-        first, blank = text.readline(), blank + 1
-    if not first:
-        raise UsageError(f"{name}: the file is empty (no header line)")
-    sniffed = sep is None
-    sep = sep or _sniff_separator(first)
-    reader = csv.reader(itertools.chain([first], text), delimiter=sep, strict=True)
-    prev = blank  # the last line read; a record starts on the line after
-    try:
-        header = next(reader)
-        ncol = len(header)
-        rows: list[list[str]] = []
-        skipped: list[int] = []
-        prev = reader.line_num + blank
-        for rec in reader:
-            start, prev = prev + 1, reader.line_num + blank
-            if len(rec) == ncol:
-                rows.append(rec)
-            elif not rec or (len(rec) == 1 and not rec[0].strip()):
-                continue  # a blank line
-            elif bad_lines == "skip":
-                skipped.append(start)
-            else:
-                how = "detected from the header; pass --sep if that is wrong" if sniffed else "from --sep"
-                raise UsageError(
-                    f"{name} line {start}: {len(rec)} fields where the header has {ncol} (separator "
-                    f"{sep!r}, {how}); quote values that contain the separator, or pass "
-                    f"--bad-lines skip to skip and count such lines")
-    except csv.Error as exc:
-        if "end of data" in str(exc):
-            raise UsageError(f"{name} line {prev + 1}: a quoted value opened here never closes (an unbalanced "
-                             f'" quote); the rest of the file would be read into it') from None
-        raise UsageError(f"{name} line {reader.line_num + blank}: malformed CSV ({exc})") from None
-    return _Parsed(pd.DataFrame(rows, columns=_column_names(header), dtype=str), sep, tuple(skipped))
+    skipped: list[int] = []
+    records = _CsvRecords(text, name, sep, bad_lines, skipped.append)
+    return _Parsed(records.frame(list(records)), records.sep, tuple(skipped))
 
 
-def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """A frame from JSON objects; whole numbers with gaps stay whole numbers (not 1.0)."""
+#: A JSON value's kind, as far as pandas' type inference for a column cares.
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        if 0 <= value < 2**63:
+            return "int"
+        return "negint" if -2**63 <= value < 0 else "uint" if 0 <= value < 2**64 else "bigint"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"  # JSON's NaN: a missing value to pandas
+    return {float: "float", str: "str", dict: "dict", list: "list"}.get(type(value), type(value).__name__)
+
+
+#: One value of each kind: pandas infers a column's type from the kinds of its values only.
+_SAMPLE = {"null": None, "bool": True, "int": 1, "negint": -1, "uint": 2**63, "bigint": 2**64, "float": 1.5, "nan": math.nan, "str": "a",
+           "dict": {"k": 1}, "list": [1]}
+
+
+class _JsonColumns:
+    """The columns of a JSON Lines file and the kinds of values in each (seen in a first pass).
+
+    A JSON Lines file has no header: a key may first appear on the last line, and a
+    column of whole numbers becomes floats when one is missing.  Chunks are typed from
+    this summary, so each is typed as the whole file would be.
+    """
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, set[str]] = {}
+        self.present: dict[str, int] = {}
+        self.records = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.records += 1
+        for key, value in record.items():
+            kinds = self.kinds.setdefault(key, set())
+            kinds.add(_kind(value))
+            self.present[key] = self.present.get(key, 0) + 1
+
+    def dtypes(self) -> dict[str, Any]:
+        """The dtype of each column in the frame of all records (pandas decides, on one value per kind)."""
+        out: dict[str, Any] = {}
+        for key, kinds in self.kinds.items():
+            sample = [{key: _SAMPLE.get(k, k)} for k in sorted(kinds)]
+            if self.present[key] < self.records:
+                sample.append({})
+            out[key] = _records_frame(sample)[key].dtype
+        return out
+
+
+def _records_frame(records: list[dict[str, Any]], dtypes: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A frame from JSON objects; whole numbers with gaps stay whole numbers (not 1.0).
+
+    ``dtypes`` (a chunk of a larger file): the columns, in order, and their types in the
+    frame of the whole file (:class:`_JsonColumns`).
+    """
     if not records:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(dtypes or ()))
     df = pd.DataFrame(records)
+    if dtypes is not None:
+        df = df.reindex(columns=list(dtypes))
+        for col, dtype in dtypes.items():
+            if df[col].dtype == dtype:
+                continue
+            if dtype == object:
+                df[col] = pd.Series([r.get(col) for r in records], index=df.index, dtype=object)
+            else:
+                df[col] = df[col].astype(dtype)
+        return df
     for col in df.columns:
         if df[col].dtype.kind == "f":
             values = [r.get(col) for r in records]
@@ -482,9 +674,9 @@ def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def _parse_jsonl(text: IO[str], name: str, bad_lines: str) -> _Parsed:
-    records: list[dict[str, Any]] = []
-    skipped: list[int] = []
+def _jsonl_records(text: IO[str], name: str, bad_lines: str,
+                   on_skip: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+    """Every line's JSON object; a line that is not one is an error naming it (or skipped)."""
     for lineno, line in enumerate(text, 1):
         line = line.strip()
         if not line:
@@ -495,14 +687,19 @@ def _parse_jsonl(text: IO[str], name: str, bad_lines: str) -> _Parsed:
             problem = f"not valid JSON ({getattr(exc, 'msg', exc)})"
         else:
             if isinstance(obj, dict):
-                records.append(obj)
+                yield obj
                 continue
             problem = f"a JSON {type(obj).__name__}, expected an object"
         if bad_lines == "skip":
-            skipped.append(lineno)
+            on_skip(lineno)
         else:
             raise UsageError(f"{name} line {lineno}: {problem}; pass --bad-lines skip to skip and count "
                              f"such lines")
+
+
+def _parse_jsonl(text: IO[str], name: str, bad_lines: str) -> _Parsed:
+    skipped: list[int] = []
+    records = list(_jsonl_records(text, name, bad_lines, skipped.append))
     return _Parsed(_records_frame(records), None, tuple(skipped))
 
 
@@ -549,14 +746,7 @@ def load_table(path: str | Path, options: TableOptions | None = None) -> Table:
     Every column is kept; CSV cells stay strings as written (ids like ``007`` too).
     """
     opts = options or _CURRENT.get() or TableOptions()
-    if not is_stdio(path):
-        p = Path(path)
-        table_format(p)
-        if not p.exists():
-            raise _missing(p)
-        if p.is_dir():
-            raise UsageError(f"{p} is a directory, expected a table file")
-    src = _Source(path)
+    src = _open_source(path)
     encoding, detected = None, False
     try:
         if src.format in ("csv", "tsv"):
@@ -580,14 +770,192 @@ def load_table(path: str | Path, options: TableOptions | None = None) -> Table:
     return table
 
 
-def _read_parquet(src: _Source) -> pd.DataFrame:
+def _open_source(path: str | Path) -> _Source:
+    """The input ``path`` (``-``: stdin), checked: a known format, a file that exists."""
+    if not is_stdio(path):
+        p = Path(path)
+        table_format(p)
+        if not p.exists():
+            raise _missing(p)
+        if p.is_dir():
+            raise UsageError(f"{p} is a directory, expected a table file")
+    return _Source(path)
+
+
+@contextlib.contextmanager
+def _parquet_errors(src: _Source) -> Iterator[None]:
     try:
-        if src.buffered:
-            return pd.read_parquet(io.BytesIO(src.read_bytes()))
-        return pd.read_parquet(src.path)
-    except (ValueError, OSError, TypeError) as exc:
+        yield
+    except (ValueError, OSError, TypeError) as exc:  # pyarrow's errors derive from these
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"{src.name}: cannot read as parquet: {first}") from None
+
+
+def _parquet_file(src: _Source) -> Any:
+    import pyarrow.parquet as pq
+
+    with _parquet_errors(src):
+        return pq.ParquetFile(io.BytesIO(src.read_bytes()) if src.buffered else src.path)
+
+
+def _read_parquet(src: _Source) -> pd.DataFrame:
+    with _parquet_errors(src):
+        return _parquet_file(src).read().to_pandas()
+
+
+# ---------------------------------------------------------------- reading in chunks
+
+#: Rows per chunk when a table is read chunk by chunk.
+CHUNK_ROWS = 10_000
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    return iter(lambda: list(itertools.islice(it, size)), [])
+
+
+@dataclass
+class TableStream(_ReadInfo):
+    """A table read chunk by chunk, in bounded memory.
+
+    :func:`scan_table` reads the file once (every check of :func:`load_table`: field
+    counts, JSON, encoding) and keeps only what it found: the columns, the row count,
+    the lines skipped.  :meth:`chunks` then reads it again, a chunk of rows at a time,
+    each chunk typed as :func:`load_table` types the whole table (so
+    ``pd.concat(stream.chunks())`` equals ``load_table(path).frame``).  A ``.json``
+    file is one JSON document and is read whole; CSV, TSV, JSON Lines and Parquet are not.
+    """
+
+    path: str
+    format: str
+    columns: list[str]
+    row_count: int
+    compression: str | None = None
+    encoding: str | None = None
+    encoding_detected: bool = False
+    sep: str | None = None
+    #: The first 20 lines skipped (``skipped_count`` has them all).
+    skipped_lines: tuple[int, ...] = ()
+    skipped_total: int = 0
+    _src: Any = field(default=None, repr=False)
+    _codec: str = field(default="utf-8-sig", repr=False)
+    _bad_lines: str = field(default="error", repr=False)
+    _dtypes: dict[str, Any] | None = field(default=None, repr=False)
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> int:
+        return self.row_count
+
+    @property
+    def skipped_count(self) -> int:
+        return self.skipped_total
+
+    def empty(self) -> pd.DataFrame:
+        """A frame with the table's columns and no rows (to check column names)."""
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
+
+    def chunks(self, size: int = CHUNK_ROWS, limit: int | None = None) -> Iterator[pd.DataFrame]:
+        """The rows, in order, ``size`` at a time (the first ``limit`` only, if given)."""
+        left = self.row_count if limit is None else min(limit, self.row_count)
+        for chunk in self._chunks(max(1, size)):
+            if left <= 0:
+                return
+            if len(chunk) > left:
+                chunk = chunk.iloc[:left]
+            left -= len(chunk)
+            yield chunk
+
+    def _chunks(self, size: int) -> Iterator[pd.DataFrame]:
+        src = self._src
+        if self._frame is not None:
+            for i in range(0, len(self._frame), size):
+                yield self._frame.iloc[i:i + size]
+            return
+        if self.format == "parquet":
+            import pyarrow as pa
+
+            pf = _parquet_file(src)
+            with _parquet_errors(src):
+                for batch in pf.iter_batches(batch_size=size):
+                    yield pa.Table.from_batches([batch], schema=pf.schema_arrow).to_pandas()
+            return
+        ignore: Callable[[int], None] = lambda _line: None  # noqa: E731 - counted in the first pass
+        with _text(src, self._codec) as text:
+            if self.format == "jsonl":
+                for batch in _batched(_jsonl_records(text, self.path, self._bad_lines, ignore), size):
+                    yield _records_frame(batch, self._dtypes)
+                return
+            records = _CsvRecords(text, self.path, self.sep, self._bad_lines, ignore)
+            for rows in _batched(records, size):
+                yield records.frame(rows)
+
+
+def scan_table(path: str | Path, options: TableOptions | None = None) -> TableStream:
+    """Check a table in one pass and return it ready to be read in chunks (:class:`TableStream`).
+
+    Every error :func:`load_table` reports is reported here, before any work starts;
+    memory stays small whatever the file's size (stdin and pipes are held in memory,
+    being readable once).
+    """
+    opts = options or _CURRENT.get() or TableOptions()
+    src = _open_source(path)
+    skipped: list[int] = []
+    total = 0
+
+    def skip(line: int) -> None:
+        nonlocal total
+        total += 1
+        if len(skipped) < 20:
+            skipped.append(line)
+
+    def restart() -> None:  # a second try, in the detected encoding
+        nonlocal total
+        skipped.clear()
+        total = 0
+
+    def scan_csv(text: IO[str]) -> tuple[list[str], str, int]:
+        restart()
+        records = _CsvRecords(text, src.name, sep, opts.bad_lines, skip)
+        return _column_names(records.header), records.sep, sum(1 for _ in records)
+
+    def scan_jsonl(text: IO[str]) -> _JsonColumns:
+        restart()
+        columns = _JsonColumns()
+        for record in _jsonl_records(text, src.name, opts.bad_lines, skip):
+            columns.add(record)
+        return columns
+
+    stream: TableStream
+    try:
+        if src.format in ("csv", "tsv"):
+            sep = opts.sep or ("\t" if src.format == "tsv" else None)
+            (columns, found_sep, rows), encoding, detected = _decoded(src, opts, scan_csv)
+            stream = TableStream(src.name, src.format, columns, rows, src.compression, encoding, detected,
+                                 found_sep)
+        elif src.format == "jsonl":
+            found, encoding, detected = _decoded(src, opts, scan_jsonl)
+            dtypes = found.dtypes()
+            stream = TableStream(src.name, src.format, list(dtypes), found.records, src.compression, encoding,
+                                 detected, _dtypes=dtypes)
+        elif src.format == "json":
+            parsed, encoding, detected = _decoded(src, opts, lambda t: _parse_json(t, src.name))
+            stream = TableStream(src.name, src.format, list(parsed.frame.columns), len(parsed.frame),
+                                 src.compression, encoding, detected, _frame=parsed.frame)
+        else:
+            pf = _parquet_file(src)
+            with _parquet_errors(src):
+                columns = list(pf.schema_arrow.empty_table().to_pandas().columns)
+            stream = TableStream(src.name, src.format, columns, pf.metadata.num_rows, src.compression)
+    except OSError as exc:
+        raise UsageError(f"{src.name}: cannot read: {exc.strerror or exc}") from None
+    stream.skipped_lines, stream.skipped_total = tuple(skipped), total
+    stream._src, stream._bad_lines = src, opts.bad_lines
+    if stream.encoding is not None:
+        stream._codec = {"utf-8": "utf-8-sig"}.get(stream.encoding, stream.encoding)
+    if opts.on_read is not None:
+        opts.on_read(stream)
+    return stream
 
 
 def read_table(path: str | Path, options: TableOptions | None = None) -> pd.DataFrame:
@@ -612,20 +980,47 @@ def _cell_text(value: Any) -> Any:
     return str(value)
 
 
+def _value_kind(value: Any) -> str | None:
+    """What Arrow would type a cell as: numbers together, text, bools, lists, dicts (``None``: missing)."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def _mixed(series: pd.Series) -> bool:
+    """Whether an object column holds values of more than one kind (``1`` beside ``"a"`` or ``True``)."""
+    kinds = {_value_kind(v) for v in series} - {None}
+    return len(kinds) > 1
+
+
 def arrow_table(df: pd.DataFrame) -> Any:
     """``df`` as an Arrow table; object columns Arrow cannot type (``1`` beside ``"a"``, a dict
-    beside a string) become text (JSON for lists and dicts), keeping missing values missing."""
+    beside a string) become text (JSON for lists and dicts), keeping missing values missing.
+
+    An object column whose values are of several kinds (numbers, text, bools, lists, dicts)
+    is text whatever Arrow would guess (it reads ``False`` beside ``1.5`` as ``0.0``), so the
+    decision depends on the kinds present, not their order: a table written in chunks gets
+    the same types (:func:`assemble_parquet`).
+    """
     import pyarrow as pa
 
     frame = df if all(isinstance(c, str) for c in df.columns) else df.rename(columns=str)
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowException, OverflowError):  # invalid, type or not-implemented conversions
-        pass
+    mixed = [c for c in frame.columns if frame[c].dtype == object and _mixed(frame[c])]
+    if not mixed:
+        try:
+            return pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowException, OverflowError):  # invalid, type or not-implemented conversions
+            pass
     frame = frame.copy()
     for col in frame.columns:
         if frame[col].dtype == object:
             try:
+                if col in mixed:
+                    raise pa.ArrowInvalid("values of several kinds")
                 pa.array(frame[col], from_pandas=True)
             except (pa.ArrowException, OverflowError):  # invalid, type or not-implemented conversions
                 frame[col] = pd.Series([_cell_text(v) for v in frame[col]], index=frame.index, dtype=object)
@@ -652,15 +1047,21 @@ def _compressing(path: Path, method: str | None) -> Iterator[IO[str]]:
 
 
 def _write_text(df: pd.DataFrame, fmt: str, out: IO[str]) -> None:
-    if fmt in ("csv", "tsv"):
-        df.to_csv(out, index=False, sep="\t" if fmt == "tsv" else ",", lineterminator="\n")
-    elif fmt == "jsonl":
-        if len(df):  # an empty table is an empty file (read back as zero rows)
-            df.to_json(out, orient="records", lines=True, force_ascii=False, date_format="iso",
-                       default_handler=str)
-    else:
-        df.to_json(out, orient="records", force_ascii=False, date_format="iso", indent=1,
-                   default_handler=str)
+    joiner = _TextJoiner(out, fmt)
+    joiner.add(text_part(df, fmt, first=True))
+    joiner.finish()
+
+
+#: Rows per Parquet row group.  :func:`write_table` and :class:`TableWriter` cut the same row
+#: groups, so a table written whole or chunk by chunk is the same file, byte for byte.
+ROW_GROUP_ROWS = 65_536
+
+
+def _write_row_groups(writer: Any, table: Any) -> None:
+    if table.num_rows == 0:
+        writer.write_table(table)
+    for start in range(0, table.num_rows, ROW_GROUP_ROWS):
+        writer.write_table(table.slice(start, ROW_GROUP_ROWS).combine_chunks())
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
@@ -679,11 +1080,310 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            pq.write_table(arrow_table(df), tmp)
+            table = arrow_table(df)
+            with pq.ParquetWriter(tmp, table.schema) as writer:
+                _write_row_groups(writer, table)
         else:
             with _compressing(tmp, compression_of(p)) as out:
                 _write_text(df, fmt, out)
     return p
+
+
+def text_part(df: pd.DataFrame, fmt: str, first: bool) -> str:
+    """One chunk of a CSV, TSV, JSON Lines or JSON table as text (the header with the first).
+
+    :func:`join_text` joins such parts into what :func:`write_table` writes for the whole
+    table; for JSON a part is its records without the enclosing brackets.
+    """
+    if fmt in ("csv", "tsv"):
+        return df.to_csv(None, index=False, header=first, sep="\t" if fmt == "tsv" else ",", lineterminator="\n")
+    if not len(df):
+        return ""
+    if fmt == "jsonl":
+        return df.to_json(None, orient="records", lines=True, force_ascii=False, date_format="iso",
+                          default_handler=str)
+    text = df.to_json(None, orient="records", force_ascii=False, date_format="iso", indent=1,
+                      default_handler=str)
+    return text[2:-2]  # "[\n" ... "\n]"
+
+
+class _TextJoiner:
+    """Writes text parts of one table in order, adding JSON's brackets and commas."""
+
+    def __init__(self, out: IO[str], fmt: str) -> None:
+        self.out, self.fmt, self.items = out, fmt, 0
+
+    def add(self, part: str) -> None:
+        if self.fmt != "json":
+            self.out.write(part)
+        elif part:
+            self.out.write(("[\n" if not self.items else ",\n") + part)
+            self.items += 1
+
+    def finish(self) -> None:
+        if self.fmt == "json":
+            self.out.write(("[\n" if not self.items else "") + "\n]")
+
+
+def _pandas_columns(schema: Any) -> list[dict[str, Any]] | None:
+    raw = (schema.metadata or {}).get(b"pandas")
+    return json.loads(raw)["columns"] if raw else None
+
+
+def _common_schema(schemas: Sequence[Any]) -> tuple[Any, set[str]]:
+    """The schema of the whole table whose chunks have ``schemas``, and the columns that must
+    become text (as :func:`arrow_table` makes a column whose values Arrow cannot type together).
+
+    A column null in some chunks takes the type of the others; numbers widen as Arrow would
+    for the whole column; types that do not mix make a text column.
+    """
+    import pyarrow as pa
+
+    first = schemas[0]
+    for s in schemas[1:]:
+        if s.names != first.names:
+            raise UsageError(f"parts of one table have different columns: {first.names} and {s.names}")
+    fields, as_text = [], set()
+    entries = _pandas_columns(first)
+    for i, name in enumerate(first.names):
+        types = list(dict.fromkeys(s.field(i).type for s in schemas))
+        integers = {t for t in types if pa.types.is_integer(t)}
+        try:
+            if len(integers) > 1:
+                raise pa.ArrowTypeError("signed and unsigned")
+            ftype = pa.unify_schemas([pa.schema([(name, t)]) for t in types],
+                                     promote_options="permissive").field(0).type
+        except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            ftype = pa.string()
+            as_text.add(name)
+        fields.append(first.field(i).with_type(ftype))
+        if entries is not None and ftype != first.field(i).type:
+            donor = next((s for s in schemas if s.field(i).type == ftype and name not in as_text), None)
+            found = _pandas_columns(donor)[i] if donor is not None else None  # type: ignore[index]
+            entries[i] = found or {**entries[i], "pandas_type": "unicode", "numpy_type": "object", "metadata": None}
+    metadata = dict(first.metadata or {})
+    if entries is not None:
+        pandas_meta = json.loads(metadata[b"pandas"])
+        pandas_meta["columns"] = entries
+        metadata[b"pandas"] = json.dumps(pandas_meta).encode()
+    return pa.schema(fields, metadata=metadata or None), as_text
+
+
+#: Prefix of a part's hidden column holding an object column's values as text (see :func:`arrow_part`).
+_AS_TEXT = "__emocause_text__:"
+
+
+def arrow_part(df: pd.DataFrame) -> Any:
+    """``df`` as one part of a larger table (:func:`assemble_parquet`).
+
+    Arrow types an object column from the values of this part alone: ints with floats
+    become floats, dicts with different keys one struct.  Should another part make the
+    column text, the text must come from the original values, so a column whose Arrow
+    type may have changed them also travels as text in a hidden column.
+    """
+    import pyarrow as pa
+
+    table = arrow_table(df)
+    for i, col in enumerate(df.columns):
+        typ = table.schema.field(i).type
+        if df[col].dtype == object and not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or
+                                            pa.types.is_null(typ) or pa.types.is_boolean(typ) or
+                                            pa.types.is_integer(typ)):
+            table = table.append_column(f"{_AS_TEXT}{col}", pa.array([_cell_text(v) for v in df[col]],
+                                                                      type=pa.string()))
+    return table
+
+
+def _conform(table: Any, schema: Any, as_text: set[str]) -> Any:
+    import pyarrow as pa
+
+    columns = []
+    for name, target in zip(schema.names, schema.types):
+        col = table.column(name)
+        if name in as_text:
+            hidden = f"{_AS_TEXT}{name}"
+            col = table.column(hidden) if hidden in table.column_names else \
+                pa.array([_cell_text(v) for v in col.to_pylist()], type=pa.string())
+        elif col.type != target:
+            col = col.cast(target)
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def write_part(df: pd.DataFrame, path: str | Path) -> None:
+    """Write ``df`` as one part of a larger table: an Arrow IPC file (:func:`arrow_part`)."""
+    import pyarrow as pa
+
+    table = arrow_part(df)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _read_part(path: str | Path) -> Any:
+    import pyarrow as pa
+
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def assemble_parquet(parts: Sequence[str | Path], target: str | Path) -> int:
+    """Join ``parts`` (:func:`write_part`: chunks of one table, in order) into the Parquet file
+    ``target``; returns the rows.
+
+    The file is the one :func:`write_table` writes for the whole table: the same schema
+    (a column null in some chunks typed by the others), the same row groups.  One part and
+    one row group are held in memory at a time.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = []
+    for part in parts:
+        schema = _read_part(part).schema
+        hidden = [i for i, name in enumerate(schema.names) if name.startswith(_AS_TEXT)]
+        for i in reversed(hidden):
+            schema = schema.remove(i)
+        schemas.append(schema)
+    schema, as_text = _common_schema(schemas)
+    rows = 0
+    with pq.ParquetWriter(target, schema) as writer:
+        pending: list[Any] = []
+        held = 0
+        for part in parts:
+            table = _conform(_read_part(part), schema, as_text)
+            pending.append(table)
+            held += table.num_rows
+            while held >= ROW_GROUP_ROWS:
+                joined = pa.concat_tables(pending)
+                writer.write_table(joined.slice(0, ROW_GROUP_ROWS).combine_chunks())
+                rows += ROW_GROUP_ROWS
+                pending, held = [joined.slice(ROW_GROUP_ROWS)], held - ROW_GROUP_ROWS
+        if held or not rows:
+            rest = pa.concat_tables(pending) if pending else schema.empty_table()
+            writer.write_table(rest.combine_chunks())
+            rows += held
+    return rows
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove what a killed :class:`TableWriter` for ``target`` left (its process is gone)."""
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.emocause-*"):
+        m = re.search(r"\.emocause-(\d+)(?:\.tmp)?$", leftover.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+
+
+class TableWriter:
+    """A table written chunk by chunk (:meth:`write`) and committed atomically (:meth:`close`).
+
+    The file is the same, byte for byte, as :func:`write_table` writes for all the chunks
+    joined, in every format, compressed or not; memory holds one chunk (Parquet: one row
+    group).  Until :meth:`close` the table is a temporary file beside ``path`` (Parquet: a
+    folder of parts); a killed run leaves it behind and the next writer of ``path`` removes
+    it.  Used as a context manager, an exception discards it.  ``-`` is stdout: the table
+    is spooled to a temporary file and copied out at :meth:`close`.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.stdio = is_stdio(path)
+        self.format = table_format(path)
+        self.rows = 0
+        self.chunks = 0
+        self._outer = contextlib.ExitStack()  # the temporary file (renamed into place at the end)
+        self._inner = contextlib.ExitStack()  # what writes into it (a compressed stream, Parquet parts)
+        self._parts: list[Path] = []
+        self._closed = False
+        tag = f"emocause-{os.getpid()}"
+        try:
+            if self.stdio:
+                spool = Path(self._outer.enter_context(tempfile.TemporaryDirectory(prefix="emocause-")))
+                self._tmp = spool / "table.csv"
+            else:
+                _remove_stale(self.path)
+                self._tmp = self._outer.enter_context(atomic_path(self.path, suffix=f".{tag}.tmp"))
+            if self.format == "parquet":
+                self._dir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.parts.", suffix=f".{tag}",
+                                                  dir=self.path.parent))
+                self._inner.callback(shutil.rmtree, self._dir, True)
+            else:
+                compression = None if self.stdio else compression_of(self.path)
+                self._joiner = _TextJoiner(self._inner.enter_context(_compressing(self._tmp, compression)),
+                                           self.format)
+        except OSError as exc:
+            self.abort()
+            raise write_error(self.path, exc) from None
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Append ``df``'s rows (every chunk has the same columns)."""
+        try:
+            if self.format == "parquet":
+                part = self._dir / f"part-{len(self._parts):06d}.arrow"
+                write_part(df, part)
+                self._parts.append(part)
+            else:
+                self._joiner.add(text_part(df, self.format, first=not self.chunks))
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
+        self.chunks += 1
+        self.rows += len(df)
+
+    def close(self) -> Path:
+        """Finish the table and move it into place; returns its path."""
+        if self._closed:
+            return Path(STDIO) if self.stdio else self.path
+        try:
+            if self.format == "parquet":
+                if not self._parts:
+                    raise UsageError(f"{self.path}: nothing to write (not even the columns)")
+                assemble_parquet(self._parts, self._tmp)
+            else:
+                self._joiner.finish()
+            self._inner.close()
+            if self.stdio:
+                with self._tmp.open("rb") as f:
+                    shutil.copyfileobj(f, sys.stdout.buffer)
+                sys.stdout.flush()
+            self._closed = True
+            self._outer.close()
+        except OSError as exc:
+            self.abort()
+            raise write_error(self.path, exc) from None
+        except BaseException:
+            self.abort()
+            raise
+        return Path(STDIO) if self.stdio else self.path
+
+    def abort(self) -> None:
+        """Discard the table: nothing is written at ``path``."""
+        self._closed = True
+        discard = UsageError("discarded")
+        for stack in (self._inner, self._outer):
+            with contextlib.suppress(Exception):
+                stack.__exit__(UsageError, discard, None)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
 
 # ---------------------------------------------------------------- columns
