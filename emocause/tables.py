@@ -856,15 +856,32 @@ class TableStream(_ReadInfo):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
 
     def chunks(self, size: int = CHUNK_ROWS, limit: int | None = None) -> Iterator[pd.DataFrame]:
-        """The rows, in order, ``size`` at a time (the first ``limit`` only, if given)."""
+        """The rows, in order, ``size`` at a time (the first ``limit`` only, if given).
+
+        A table without rows yields one empty chunk, so its columns and their types are known.
+        """
         left = self.row_count if limit is None else min(limit, self.row_count)
+        empty = None
         for chunk in self._chunks(max(1, size)):
             if left <= 0:
-                return
+                break
             if len(chunk) > left:
                 chunk = chunk.iloc[:left]
             left -= len(chunk)
+            empty = False
             yield chunk
+        if empty is None:
+            yield self._empty_chunk()
+
+    def _empty_chunk(self) -> pd.DataFrame:
+        if self._frame is not None:
+            return self._frame.iloc[:0]
+        if self.format == "parquet":
+            with _parquet_errors(self._src):
+                return _parquet_file(self._src).schema_arrow.empty_table().to_pandas()
+        if self.format == "jsonl":
+            return _records_frame([], self._dtypes) if self.columns else pd.DataFrame()
+        return pd.DataFrame([], columns=self.columns, dtype=str)
 
     def _chunks(self, size: int) -> Iterator[pd.DataFrame]:
         src = self._src

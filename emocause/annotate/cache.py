@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS batch_requests (
     custom_id TEXT NOT NULL,
     chunk TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (custom_id, chunk)
 );
 """
@@ -113,6 +114,9 @@ class Cache:
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(responses)")}
             if "endpoint" not in columns:  # a cache written before endpoints were recorded
                 self._conn.execute("ALTER TABLE responses ADD COLUMN endpoint TEXT")
+                self._conn.commit()
+            if "done" not in {row[1] for row in self._conn.execute("PRAGMA table_info(batch_requests)")}:
+                self._conn.execute("ALTER TABLE batch_requests ADD COLUMN done INTEGER NOT NULL DEFAULT 0")
                 self._conn.commit()
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"cannot open cache {self.path}: {exc}") from None
@@ -194,8 +198,9 @@ class Cache:
     def batch_active(self, endpoint: str, model: str, custom_ids: Iterable[str]) -> dict[str, str]:
         """``custom_id -> chunk`` for the ids held by a batch whose results were not collected."""
         rows = self._rows_in("SELECT r.custom_id, r.chunk FROM batch_requests r JOIN batches b "
-                             "ON b.chunk = r.chunk WHERE b.collected = 0 AND b.endpoint = ? AND b.model = ? "
-                             "AND r.custom_id IN ({marks}) ORDER BY b.created", custom_ids, (endpoint, model))
+                             "ON b.chunk = r.chunk WHERE b.collected = 0 AND r.done = 0 AND b.endpoint = ? "
+                             "AND b.model = ? AND r.custom_id IN ({marks}) ORDER BY b.created",
+                             custom_ids, (endpoint, model))
         out: dict[str, str] = {}
         for cid, key in rows:
             out.setdefault(cid, key)
@@ -212,10 +217,26 @@ class Cache:
                 "created", "collected")
         return dict(zip(keys, row))
 
-    def batch_ids(self, chunk: str) -> list[str]:
+    def batch_ids(self, chunk: str, pending: bool = False) -> list[str]:
+        """The requests of batch ``chunk`` (``pending``: those whose answer was not handed over yet)."""
         with self._lock:
             return [r[0] for r in self._conn.execute(
-                "SELECT custom_id FROM batch_requests WHERE chunk = ?", (chunk,))]
+                "SELECT custom_id FROM batch_requests WHERE chunk = ?" + (" AND done = 0" if pending else ""),
+                (chunk,))]
+
+    def batch_done(self, chunk: str, custom_ids: list[str]) -> None:
+        """Record the answers handed over; the batch is collected once all of them were.
+
+        A streamed run collects one batch in several calls, one per chunk of its input."""
+        now = time.time()
+        with self._lock:
+            self._conn.executemany("UPDATE batch_requests SET done = 1 WHERE chunk = ? AND custom_id = ?",
+                                   [(chunk, cid) for cid in custom_ids])
+            left = self._conn.execute("SELECT COUNT(*) FROM batch_requests WHERE chunk = ? AND done = 0",
+                                      (chunk,)).fetchone()[0]
+            if not left:
+                self._conn.execute("UPDATE batches SET collected = 1, updated = ? WHERE chunk = ?", (now, chunk))
+            self._conn.commit()
 
     def batch_intent(self, chunk: str, endpoint: str, model: str, custom_ids: list[str]) -> None:
         """Record a batch about to be submitted (before it is, so a crash cannot lose it)."""
@@ -225,7 +246,7 @@ class Cache:
                 "INSERT OR REPLACE INTO batches (chunk, endpoint, model, status, requests, created, "
                 "updated) VALUES (?,?,?,?,?,?,?)", (chunk, endpoint, model, "submitting",
                                                     len(custom_ids), now, now))
-            self._conn.executemany("INSERT OR IGNORE INTO batch_requests VALUES (?,?)",
+            self._conn.executemany("INSERT OR IGNORE INTO batch_requests (custom_id, chunk) VALUES (?,?)",
                                    [(cid, chunk) for cid in custom_ids])
             self._conn.commit()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -128,11 +129,12 @@ def attach(df: pd.DataFrame, columns: dict[str, list[object]]) -> pd.DataFrame:
 
 def classify_frame(df: pd.DataFrame, text_col: str, template: Template, backend: Backend,
                    cache: Cache | None, platform: str, max_chars: int,
-                   stats: RunStats, mapping: str | EmotionMapping | None = None) -> pd.DataFrame:
+                   stats: RunStats, mapping: str | EmotionMapping | None = None,
+                   progress: Any = None) -> pd.DataFrame:
     texts = [as_text(v) for v in df[text_col].tolist()]
     stats.rows += len(texts)
     prep = build_requests(texts, template, platform, max_chars, stats)
-    responses = run_requests(backend, prep.requests, cache, stats, "classify")
+    responses = run_requests(backend, prep.requests, cache, stats, "classify", progress)
     return attach(df, label_columns(responses, template, stats, mapping))
 
 
@@ -147,9 +149,9 @@ def row_emotions(df: pd.DataFrame, emotion: str | None, emotion_col: str | None,
 
 def causes_frame(df: pd.DataFrame, text_col: str, emotions: list[str | None], template: Template,
                  backend: Backend, cache: Cache | None, platform: str, max_chars: int,
-                 stats: RunStats) -> pd.DataFrame:
+                 stats: RunStats, progress: Any = None) -> pd.DataFrame:
     texts = [as_text(v) for v in df[text_col].tolist()]
     stats.rows += len(texts)
     prep = build_requests(texts, template, platform, max_chars, stats, emotions)
-    responses = run_requests(backend, prep.requests, cache, stats, "causes")
+    responses = run_requests(backend, prep.requests, cache, stats, "causes", progress)
     return attach(df, span_columns(responses, prep.texts, stats))

@@ -11,10 +11,12 @@ The ``classify`` and ``causes`` commands are thin adapters over these functions.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,14 +26,16 @@ import pandas as pd
 from emocause import config
 from emocause.annotate import frames, prompts
 from emocause.annotate.cache import Cache, default_path
-from emocause.annotate.runner import DEFAULT_MAX_CHARS, RunStats, plan
-from emocause.backends import Backend, BackendOptions, check_available, create
+from emocause.annotate.runner import DEFAULT_MAX_CHARS, RunStats, plan, submit_ahead
+from emocause.backends import Backend, BackendOptions, Request, check_available, create
 from emocause.emotions.taxonomy import EmotionMapping, get_mapping
 from emocause.errors import UsageError
 from emocause.files import file_sha256
 from emocause.manifest import manifest_fields, now, save_manifest
-from emocause.tables import (ID_COLUMNS, TEXT_COLUMNS, as_text, check_output, load_table, pick_column,
-                             require_columns, write_table)
+from emocause.progress import bar
+from emocause.tables import (CHUNK_ROWS, ID_COLUMNS, TEXT_COLUMNS, TableStream, TableWriter, as_text, check_output,
+                             is_stdio, load_table, pick_column, read_table, require_columns, scan_table,
+                             write_table)
 
 #: What ``data`` may be: a DataFrame, or the path of a CSV/JSONL/Parquet table.
 Data = pd.DataFrame | str | os.PathLike
@@ -100,6 +104,12 @@ class JobOptions:
     #: How emotion names map to the six basic emotions: ``default``, ``paper``, ``goemotions-ekman``
     #: (:data:`emocause.emotions.taxonomy.MAPPINGS`), or an ``EmotionMapping``.
     mapping: str | EmotionMapping | None = None
+    #: Read the input and write ``out`` chunk by chunk, in memory that does not grow with the
+    #: input; the result then holds no frame (``Result.table()`` reads ``out`` back).  ``None``
+    #: (the default): stream whenever ``data`` is a file path and ``out`` is given.
+    stream: bool | None = None
+    #: Rows per chunk when streaming.
+    chunk_rows: int = CHUNK_ROWS
 
     #: The job's name in manifests and summaries.
     task: ClassVar[str] = ""
@@ -115,6 +125,8 @@ class JobOptions:
             raise UsageError(f"--limit {self.limit}: give at least 1 row")
         if self.max_chars < 0:
             raise UsageError(f"--max-chars {self.max_chars}: give 0 (never cut) or more")
+        if self.chunk_rows < 1:
+            raise UsageError(f"--chunk-rows {self.chunk_rows}: give at least 1 row")
         MaxFailed.parse(self.max_failed)
         return dataclasses.replace(self, platform=platform, prompt=self.prompt or self.default_prompt,
                                    cache=config.resolve("cache", self.cache), mapping=get_mapping(self.mapping))
@@ -151,15 +163,29 @@ class CauseOptions(JobOptions):
 
 @dataclass
 class Result:
-    """What a job returns: the annotated table, the run's counts and its manifest."""
+    """What a job returns: the annotated table, the run's counts and its manifest.
 
-    frame: pd.DataFrame
+    A streamed run (``stream``, the default for a file path with ``out``) wrote its table
+    to ``out`` chunk by chunk and holds no ``frame``; :meth:`table` reads it back.
+    """
+
+    frame: pd.DataFrame | None
     counts: dict[str, Any]
     manifest: dict[str, Any]
     max_failed: MaxFailed = field(default_factory=MaxFailed)
     #: The written table and manifest (``None`` when no ``out`` was given).
     out: Path | None = None
     manifest_path: Path | None = None
+    #: Whether the table was streamed to ``out`` (then ``frame`` is ``None``).
+    streamed: bool = False
+
+    def table(self) -> pd.DataFrame:
+        """The annotated table: ``frame``, or for a streamed run the table read back from ``out``."""
+        if self.frame is not None:
+            return self.frame
+        if self.out is None or is_stdio(self.out):
+            raise UsageError("this run streamed its table to stdout; it cannot be read back")
+        return read_table(self.out)
 
     @property
     def failed(self) -> int:
@@ -190,16 +216,27 @@ class Estimate:
 
 @dataclass
 class _Job:
-    """A job ready to run: options resolved, table read, columns and prompt checked."""
+    """A job ready to run: options resolved, table read (or scanned, to stream), columns and prompt checked."""
 
     options: JobOptions
     backend: BackendOptions | Backend
     template: prompts.Template
-    df: pd.DataFrame
+    df: pd.DataFrame | None
+    stream: TableStream | None
     text_col: str
     id_col: str | None
-    emotions: list[str | None] | None
     input: dict[str, Any]
+
+    @property
+    def rows(self) -> int:
+        return int(self.input["rows"])
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The input table: whole, or chunk by chunk when streaming."""
+        if self.stream is None:
+            yield self.df  # type: ignore[misc]
+        else:
+            yield from self.stream.chunks(self.options.chunk_rows, self.options.limit)
 
 
 def open_cache(path: str | Path | None = None, enabled: bool = True) -> Cache | None:
@@ -230,17 +267,25 @@ def _split(cls: type[JobOptions], options: JobOptions | None, backend: BackendSp
     return job, BackendOptions.of(backend, **given)
 
 
-def _read(data: Data) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _source(data: Data, stream: bool) -> tuple[pd.DataFrame | None, TableStream | None, dict[str, Any]]:
+    """The input: read whole, or scanned to be read in chunks; and what the manifest says of it."""
     if isinstance(data, pd.DataFrame):
-        return data, {"path": None, "sha256": None}
+        if stream:
+            return None, TableStream("<DataFrame>", "DataFrame", [str(c) for c in data.columns], len(data),
+                                     _frame=data), {"path": None, "sha256": None}
+        return data, None, {"path": None, "sha256": None}
     if isinstance(data, (str, os.PathLike)):
+        info: dict[str, Any] = {"path": str(data), "sha256": file_sha256(data)}
+        if stream:
+            scanned = scan_table(data)
+            return None, scanned, {**info, "table": scanned.describe()}
         table = load_table(data)
-        return table.frame, {"path": str(data), "sha256": file_sha256(data), "table": table.describe()}
+        return table.frame, None, {**info, "table": table.describe()}
     raise TypeError(f"data must be a pandas DataFrame or a table path, not {type(data).__name__}")
 
 
 def _prepare(data: Data, options: JobOptions, backend: BackendOptions | Backend,
-             out: str | Path | None) -> _Job:
+             out: str | Path | None, stream: bool | None = None) -> _Job:
     """Every check that can fail before the work starts, in the order a user fixes them."""
     if out is not None:
         check_output(out)  # format known, folder writable ('-' is stdout)
@@ -250,22 +295,26 @@ def _prepare(data: Data, options: JobOptions, backend: BackendOptions | Backend,
         check_available(backend.backend or "")
     template = prompts.load(options.prompt or options.default_prompt)
     options.check_task(template)
-    df, source = _read(data)
+    if stream is None:
+        stream = options.stream
+        if stream is None:
+            stream = out is not None and not isinstance(data, pd.DataFrame)
+        elif stream and out is None:
+            raise UsageError("stream=True writes the table to out= as it goes; give out")
+    df, scanned, source = _source(data, stream)
+    columns = df if df is not None else scanned.empty()  # type: ignore[union-attr]
     where = source["path"] or "the table"
-    text_col = pick_column(df, options.text_col, TEXT_COLUMNS, "text", where)
-    id_col = pick_column(df, options.id_col, ID_COLUMNS, "id", where, required=False)
-    emotions = None
+    text_col = pick_column(columns, options.text_col, TEXT_COLUMNS, "text", where)
+    id_col = pick_column(columns, options.id_col, ID_COLUMNS, "id", where, required=False)
     if isinstance(options, CauseOptions):
         if bool(options.emotion) == bool(options.emotion_col):
             raise UsageError("give exactly one of --emotion NAME or --emotion-col COLUMN")
         if options.emotion_col:
-            require_columns(df, [options.emotion_col], where)
-    if options.limit:
+            require_columns(columns, [options.emotion_col], where)
+    if df is not None and options.limit:
         df = df.head(options.limit)
-    if isinstance(options, CauseOptions):
-        emotions = frames.row_emotions(df, options.emotion, options.emotion_col, options.mapping)
-    return _Job(options, backend, template, df, text_col or "", id_col, emotions,
-                {**source, "rows": len(df)})
+    rows = len(df) if df is not None else min(scanned.rows, options.limit or scanned.rows)  # type: ignore[union-attr]
+    return _Job(options, backend, template, df, scanned, text_col or "", id_col, {**source, "rows": rows})
 
 
 def _backend(spec: BackendOptions | Backend) -> tuple[Backend, bool]:
@@ -273,6 +322,52 @@ def _backend(spec: BackendOptions | Backend) -> tuple[Backend, bool]:
     if isinstance(spec, Backend):
         return spec, False
     return create(spec.backend or "", **spec.kwargs()), True
+
+
+def _annotate(job: _Job, df: pd.DataFrame, model: Backend, cache: Cache | None, stats: RunStats,
+              progress: Any = None) -> pd.DataFrame:
+    """One table (or chunk) with the job's result columns attached."""
+    opts = job.options
+    platform = opts.platform or "github"
+    if isinstance(opts, CauseOptions):
+        emotions = frames.row_emotions(df, opts.emotion, opts.emotion_col, opts.mapping)
+        return frames.causes_frame(df, job.text_col, emotions, job.template, model, cache, platform,
+                                   opts.max_chars, stats, progress)
+    return frames.classify_frame(df, job.text_col, job.template, model, cache, platform, opts.max_chars,
+                                 stats, opts.mapping, progress)
+
+
+def _requests(job: _Job, df: pd.DataFrame, stats: RunStats) -> list[Request | None]:
+    """The requests for one table or chunk (``None``: a skipped row)."""
+    opts = job.options
+    texts = [as_text(v) for v in df[job.text_col].tolist()]
+    emotions = None
+    if isinstance(opts, CauseOptions):
+        emotions = frames.row_emotions(df, opts.emotion, opts.emotion_col, opts.mapping)
+    return frames.build_requests(texts, job.template, opts.platform or "github", opts.max_chars, stats,
+                                 emotions).requests
+
+
+class _Tally:
+    """The counts a summary gives of the result columns, added up chunk by chunk."""
+
+    def __init__(self, causes: bool) -> None:
+        self.causes = causes
+        self.emotions: collections.Counter[str] = collections.Counter()
+        self.off_list = 0
+        self.grounded = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if self.causes:
+            self.grounded += int(frame["cause_grounded"].fillna(False).astype(bool).sum())
+        else:
+            self.emotions.update(str(v) for v in frame["emotion"].dropna())
+            self.off_list += int((frame["emotion_status"] == "off-list").sum())
+
+    def counts(self) -> dict[str, Any]:
+        if self.causes:
+            return {"grounded": self.grounded}
+        return {"emotions": dict(self.emotions.most_common()), "off_list": self.off_list}
 
 
 def run(data: Data, options: JobOptions, backend: BackendSpec = None,
@@ -285,14 +380,16 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
     model, owned = _backend(job.backend)
     cache = None
     stats = RunStats()
+    tally = _Tally(isinstance(opts, CauseOptions))
+    frame: pd.DataFrame | None = None
+    written: Path | None = None
     try:
         cache = open_cache(opts.cache, not opts.no_cache)
-        if isinstance(opts, CauseOptions):
-            frame = frames.causes_frame(job.df, job.text_col, job.emotions or [], template, model, cache,
-                                        opts.platform or "github", opts.max_chars, stats)
+        if job.stream is None:
+            frame = _annotate(job, job.df, model, cache, stats)  # type: ignore[arg-type]
+            tally.add(frame)
         else:
-            frame = frames.classify_frame(job.df, job.text_col, template, model, cache,
-                                          opts.platform or "github", opts.max_chars, stats, opts.mapping)
+            written = _stream(job, model, cache, stats, tally, out)  # type: ignore[arg-type]
     finally:
         if owned:
             model.close()
@@ -300,11 +397,7 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
             cache.close()
     counts: dict[str, Any] = stats.as_dict()
     counts["skipped_lines"] = job.input.get("table", {}).get("skipped_lines", 0)
-    if isinstance(opts, CauseOptions):
-        counts["grounded"] = int(frame["cause_grounded"].fillna(False).astype(bool).sum())
-    else:
-        counts["emotions"] = {str(k): int(v) for k, v in frame["emotion"].value_counts().items()}
-        counts["off_list"] = int((frame["emotion_status"] == "off-list").sum())
+    counts.update(tally.counts())
     limit = MaxFailed.parse(opts.max_failed)
     answered = stats.rows - stats.skipped
     manifest = manifest_fields(
@@ -315,15 +408,38 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
         parameters={"platform": opts.platform, "text_col": job.text_col, "id_col": job.id_col,
                     "limit": opts.limit, "max_chars": opts.max_chars,
                     "emotion": getattr(opts, "emotion", None), "emotion_col": getattr(opts, "emotion_col", None),
-                    "cache": None if cache is None else str(cache.path), "max_failed": str(limit)},
+                    "cache": None if cache is None else str(cache.path), "max_failed": str(limit),
+                    "stream": job.stream is not None,
+                    "chunk_rows": opts.chunk_rows if job.stream is not None else None},
         input=job.input, started=started, finished=now(), counts=counts,
         outcome={"failed": stats.failed, "of": answered, "max_failed": str(limit),
                  "ok": limit.allows(stats.failed, answered)})
-    result = Result(frame, counts, manifest, limit)
+    result = Result(frame, counts, manifest, limit, streamed=job.stream is not None)
     if out is not None:
-        result.out = write_table(frame, out)
+        result.out = written or write_table(frame, out)  # type: ignore[arg-type]
         result.manifest_path = save_manifest(out, result.manifest)
     return result
+
+
+def _stream(job: _Job, model: Backend, cache: Cache | None, stats: RunStats, tally: _Tally,
+            out: str | Path) -> Path:
+    """Annotate the input chunk by chunk, writing each to ``out`` (committed when all are done).
+
+    Memory holds one chunk: its rows, requests and answers.  The cache holds every answer
+    as it arrives, so a killed run loses at most the requests in flight; the rerun finds
+    the rest in the cache and writes the whole table, in order.
+    """
+    opts = job.options
+    if model.submits_ahead:  # e.g. --batch: every chunk's batch is submitted before any is awaited
+        ahead = RunStats()
+        for chunk in job.chunks():
+            submit_ahead(model, _requests(job, chunk, ahead), cache)
+    with TableWriter(out) as writer, bar(f"{opts.task} ({model.name}:{model.model})", job.rows) as progress:
+        for chunk in job.chunks():
+            annotated = _annotate(job, chunk, model, cache, stats, progress)
+            tally.add(annotated)
+            writer.write(annotated)
+    return writer.close()
 
 
 def classify(data: Data, *, prompt: str | None = None, backend: BackendSpec = None,
@@ -372,30 +488,46 @@ def estimate(data: Data, *, task: str = "classify", prompt: str | None = None,
     if cls is None:
         raise UsageError(f"task {task!r}: use classify or causes")
     job_opts, spec = _split(cls, options, backend, {"prompt": prompt, "model": model, **kwargs}, "estimate")
-    job = _prepare(data, job_opts, spec, None)
+    job = _prepare(data, job_opts, spec, None, stream=not isinstance(data, pd.DataFrame))
     opts = job.options
     stats = RunStats()
-    texts = [as_text(v) for v in job.df[job.text_col].tolist()]
-    prep = frames.build_requests(texts, job.template, opts.platform or "github", opts.max_chars, stats,
-                                 job.emotions)
-    requests = [r for r in prep.requests if r is not None]
     probe, owned = _backend(job.backend)
+    cache = None
     try:
         cache = open_cache(opts.cache, not opts.no_cache) if probe.cacheable else None
-        planned = plan(probe, requests, cache)
-        if cache is not None:
-            cache.close()
+        prompts_n = to_send = completion = tokens = 0
+        exact = True
+        sent: set[bytes] = set()  # what an earlier chunk already counted (16 bytes of each key)
+        hits: set[bytes] = set()
+        for chunk in job.chunks():
+            requests = [r for r in _requests(job, chunk, stats) if r is not None]
+            prompts_n += len(requests)
+            planned = plan(probe, requests, cache)
+            hits.update(bytes.fromhex(k)[:16] for k in planned.hit_keys)
+            todo = []
+            for req, rows in zip(planned.todo, planned.todo_rows):
+                key = planned.keys[rows[0]]
+                if key is not None:
+                    digest = bytes.fromhex(key)[:16]
+                    if digest in sent:
+                        continue
+                    sent.add(digest)
+                todo.append(req)
+            to_send += len(todo)
+            if probe.uses_prompt:
+                n, chunk_exact = count_tokens((r.prompt for r in todo), probe.model)
+                tokens, exact = tokens + n, exact and chunk_exact
+                completion += sum(r.max_tokens for r in todo)
         counts: dict[str, Any] = {
-            "rows": len(job.df), "skipped": stats.skipped, "truncated": stats.truncated,
-            "prompts": len(requests), "unique_prompts": len(planned.todo) + planned.cached_keys,
-            "cached": planned.cached_keys, "to_send": len(planned.todo)}
+            "rows": job.rows, "skipped": stats.skipped, "truncated": stats.truncated,
+            "prompts": prompts_n, "unique_prompts": to_send + len(hits), "cached": len(hits), "to_send": to_send}
         if probe.uses_prompt:
-            tokens, exact = count_tokens((r.prompt for r in planned.todo), probe.model)
-            completion = sum(r.max_tokens for r in planned.todo)
             counts.update(prompt_tokens=tokens, prompt_tokens_exact=exact, completion_tokens_max=completion,
                           cost_usd=cost(probe.model, tokens, completion),
                           cost_usd_batch=cost(probe.model, tokens, completion, batch=True))
         return Estimate(probe.name, probe.model, probe.uses_prompt, counts)
     finally:
+        if cache is not None:
+            cache.close()
         if owned:
             probe.close()

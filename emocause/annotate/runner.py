@@ -9,9 +9,11 @@ answers in input order with the run's counters.  ``classify``, ``causes`` and
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from emocause.backends.base import Backend, Request, Response
 from emocause.annotate.cache import Cache, make_key
@@ -66,6 +68,7 @@ class Plan:
     todo_rows: list[list[int]]  # the rows each of them answers
     cached_rows: int = 0  # rows answered from the cache
     cached_keys: int = 0  # distinct prompts answered from the cache
+    hit_keys: set[str] = field(default_factory=set)  # their keys
 
 
 def plan(backend: Backend, requests: Sequence[Request | None], cache: Cache | None) -> Plan:
@@ -101,20 +104,40 @@ def plan(backend: Backend, requests: Sequence[Request | None], cache: Cache | No
         p.todo.append(req)
         p.todo_rows.append([i])
     p.cached_keys = len(hit_keys)
+    p.hit_keys = hit_keys
     return p
 
 
+def submit_ahead(backend: Backend, requests: Sequence[Request | None], cache: Cache | None) -> int:
+    """Hand the uncached ``requests`` to a backend that starts work ahead (:attr:`Backend.submits_ahead`);
+    returns how many it was given.  A streamed ``--batch`` run submits every chunk's batch
+    this way first, so all of them run at once, then collects them chunk by chunk."""
+    p = plan(backend, requests, cache)
+    if p.todo:
+        backend.bind_run(cache, None)
+        backend.submit(p.todo)
+    return len(p.todo)
+
+
 def run_requests(backend: Backend, requests: Sequence[Request | None], cache: Cache | None,
-                 stats: RunStats, description: str = "classify") -> list[Response | None]:
-    """Answers for ``requests`` in order (``None`` entries are skipped rows and stay ``None``)."""
+                 stats: RunStats, description: str = "classify", progress: Any = None) -> list[Response | None]:
+    """Answers for ``requests`` in order (``None`` entries are skipped rows and stay ``None``).
+
+    ``progress``: a bar counting rows, shared by the chunks of a streamed run (by default
+    each call shows its own bar, counting the prompts it sends).
+    """
     t0 = time.perf_counter()
     p = plan(backend, requests, cache)
     results, todo, todo_rows, keys = p.results, p.todo, p.todo_rows, p.keys
     stats.cached += p.cached_rows
     scopes = backend.cache_scopes()
+    per_row = progress is not None
+    if per_row:
+        progress.advance(len(requests) - sum(len(rows) for rows in todo_rows))  # skipped and cached rows
 
     retried_before = backend.stats.get("retried", 0)
-    with bar(f"{description} ({backend.name}:{backend.model})", len(todo)) as progress:
+    with (contextlib.nullcontext(progress) if per_row else
+          bar(f"{description} ({backend.name}:{backend.model})", len(todo))) as progress:
         def on_result(j: int, resp: Response) -> None:
             rows = todo_rows[j]
             for i in rows:
@@ -136,7 +159,7 @@ def run_requests(backend: Backend, requests: Sequence[Request | None], cache: Ca
                 stats.failed += len(rows)
                 reason = (resp.error or "error").split(":")[0]
                 stats.errors[reason] = stats.errors.get(reason, 0) + len(rows)
-            progress.advance(1)
+            progress.advance(len(rows) if per_row else 1)
 
         try:
             if todo:

@@ -63,6 +63,8 @@ class Backend(ABC):
     cacheable: bool = True
     #: Whether ``Request.prompt`` matters (false for embedding/trained: no prompt is sent).
     uses_prompt: bool = True
+    #: Whether :meth:`submit` starts work that a later :meth:`generate` collects (the Batch API).
+    submits_ahead: bool = False
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -94,6 +96,13 @@ class Backend(ABC):
 
         Called by the runner before :meth:`generate`; backends whose jobs outlive a process
         (the OpenAI Batch API) keep their job ids in ``state``.  The default ignores both.
+        """
+
+    def submit(self, requests: Sequence[Request]) -> None:
+        """Start answering ``requests`` without waiting (only where :attr:`submits_ahead`).
+
+        A streamed run calls it for every chunk before answering any, so jobs that take
+        hours (OpenAI batches) all run at once; :meth:`generate` then collects the answers.
         """
 
     @abstractmethod

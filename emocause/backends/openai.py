@@ -345,6 +345,19 @@ class OpenAIBackend(Backend):
         return {"model": self.model, "messages": [{"role": "user", "content": req.prompt}],
                 "temperature": self.temperature, "max_tokens": req.max_tokens}
 
+    @property
+    def submits_ahead(self) -> bool:  # type: ignore[override]
+        """With ``batch``, a streamed run submits every chunk's batch before awaiting any."""
+        return self.batch
+
+    def submit(self, requests: Sequence[Request]) -> None:
+        """Batch mode: submit ``requests`` (those not already in a live batch) and return at once."""
+        if self.batch and requests:
+            from emocause.backends.openai_batch import run_batch
+
+            self.api_key()
+            run_batch(self, requests, None)
+
     # -- direct requests ---------------------------------------------------------------------------
 
     def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:

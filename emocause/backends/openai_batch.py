@@ -68,8 +68,11 @@ def split(lines: list[tuple[str, bytes]], max_lines: int = MAX_LINES,
     return [g for g in groups if g]
 
 
-def run_batch(backend: OpenAIBackend, requests: Sequence[Request], on_result: OnResult) -> None:
-    """Answer ``requests`` through the Batch API, reattaching to batches a killed run left."""
+def run_batch(backend: OpenAIBackend, requests: Sequence[Request], on_result: OnResult | None) -> None:
+    """Answer ``requests`` through the Batch API, reattaching to batches a killed run left.
+
+    ``on_result=None`` only submits (the requests not already in a live batch) and returns.
+    """
     state = backend.state
     if state is None:
         raise UsageError("--batch keeps the batch ids in the cache database; drop --no-cache")
@@ -94,7 +97,8 @@ def run_batch(backend: OpenAIBackend, requests: Sequence[Request], on_result: On
         state.batch_intent(key, job.endpoint, backend.model, [cid for cid, _ in group])
         job.submit(key, b"".join(line for _, line in group), len(group))
         chunks.append(key)
-    job.wait(chunks, rows, {cid: requests[idx[0]].max_tokens for cid, idx in rows.items()}, on_result)
+    if on_result is not None:
+        job.wait(chunks, rows, {cid: requests[idx[0]].max_tokens for cid, idx in rows.items()}, on_result)
 
 
 def _line(backend: OpenAIBackend, req: Request, cid: str) -> bytes:
@@ -232,14 +236,16 @@ class _Job:
         why = f"batch {batch.status}"
         if batch.status == "failed" and batch.errors and batch.errors.data:
             why += ": " + "; ".join(str(e.message) for e in batch.errors.data[:3])
-        for cid in self.state.batch_ids(key):
+        handed = []
+        for cid in self.state.batch_ids(key, pending=True):
             if cid not in rows:
-                continue
+                continue  # another chunk of a streamed run asks for it
             resp = answers.get(cid) or Response(None, error=self.backend.redact(f"{why}: no answer for "
                                                                                 f"this request"))
             for i in rows[cid]:
                 on_result(i, resp)
-        self.state.batch_update(key, collected=True)
+            handed.append(cid)
+        self.state.batch_done(key, handed)  # collected once every request was handed over
 
     def _response(self, item: dict[str, Any], max_tokens: int) -> Response:
         """One output or error line as a :class:`Response` (the direct path's rules)."""

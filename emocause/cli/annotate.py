@@ -18,6 +18,12 @@ from emocause.cli import options
 INPUT_HELP = "Comments: CSV, JSONL or Parquet."
 OUT_HELP = "Output table (format by extension)."
 
+ChunkRows = Annotated[Optional[int], typer.Option(
+    "--chunk-rows", min=1, help="Rows read, annotated and written at a time, so memory does not grow with "
+    "the input (docs/scale.md). Default: 10000.", show_default=False)]
+#: Flags of classify and causes beyond the model-run ones: how the table is streamed.
+STREAMING: dict[str, tuple[Any, Any]] = {"chunk_rows": (ChunkRows, None)}
+
 
 def _run(task: str, input: Path, out: Path, dry_run: bool = False, **flags: Any) -> None:
     """Split ``flags`` into job and backend options, run the job, print its summary."""
@@ -25,6 +31,8 @@ def _run(task: str, input: Path, out: Path, dry_run: bool = False, **flags: Any)
     from emocause.backends import BackendOptions
 
     backend = BackendOptions(**{k: flags.pop(k) for k in list(flags) if k in BackendOptions.field_names()})
+    if flags.get("chunk_rows") is None:
+        flags.pop("chunk_rows", None)  # the job's default
     reading = options.reading_tables(**{k: flags.pop(k) for k in options.TABLE_READ})
     job = (jobs.CauseOptions if task == "causes" else jobs.ClassifyOptions)(**flags)
     if dry_run:
@@ -89,7 +97,7 @@ def _print_estimate(estimate: Any) -> None:  # estimate: jobs.Estimate
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    @options.with_flags({**options.MODEL_RUN, **options.TABLE_READ})
+    @options.with_flags({**options.MODEL_RUN, **STREAMING, **options.TABLE_READ})
     def classify(
         input: Annotated[Path, typer.Argument(help=INPUT_HELP, show_default=False)],
         out: Annotated[Path, typer.Option("--out", "-o", help=OUT_HELP, show_default=False)],
@@ -110,7 +118,7 @@ def register(app: typer.Typer) -> None:
         _run("classify", input, out, prompt=prompt, **flags)
 
     @app.command()
-    @options.with_flags({**options.MODEL_RUN, **options.TABLE_READ})
+    @options.with_flags({**options.MODEL_RUN, **STREAMING, **options.TABLE_READ})
     def causes(
         input: Annotated[Path, typer.Argument(help=INPUT_HELP, show_default=False)],
         out: Annotated[Path, typer.Option("--out", "-o", help=OUT_HELP, show_default=False)],
