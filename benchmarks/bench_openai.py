@@ -43,10 +43,10 @@ OLD_REF = "6b4774a"
 class Server:
     """``python -m tests.fakes.openai`` in its own process."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, *extra: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.fakes.openai", "--latency", str(latency),
-             "--rules", json.dumps({"broken": "Annoyance"})],
+             "--rules", json.dumps({"broken": "Annoyance"}), *extra],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
 

@@ -17,6 +17,7 @@ from emocause.errors import UsageError
 EXTRAS: dict[str, tuple[str, ...]] = {
     "local": ("torch", "transformers", "sentence_transformers"),
     "report": ("jinja2", "markupsafe"),
+    "ray": ("ray",),
 }
 
 

@@ -1243,6 +1243,36 @@ def _read_part(path: str | Path) -> Any:
         return pa.ipc.open_file(source).read_all()
 
 
+def _parts_schema(parts: Sequence[str | Path]) -> tuple[Any, set[str]]:
+    schemas = []
+    for part in parts:
+        schema = _read_part(part).schema
+        hidden = [i for i, name in enumerate(schema.names) if name.startswith(_AS_TEXT)]
+        for i in reversed(hidden):
+            schema = schema.remove(i)
+        schemas.append(schema)
+    return _common_schema(schemas)
+
+
+def parquet_parts(parts: Sequence[str | Path], folder: str | Path) -> list[Path]:
+    """Write ``parts`` (:func:`write_part`) as ``folder/part-NNNNNN.parquet``, in order, all with the
+    schema of the whole table (a folder that Arrow, pandas, Spark or DuckDB read as one table)."""
+    import pyarrow.parquet as pq
+
+    schema, as_text = _parts_schema(parts)
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.glob("part-*.parquet"):
+        old.unlink()
+    written = []
+    for i, part in enumerate(parts):
+        path = target / f"part-{i:06d}.parquet"
+        with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+            _write_row_groups(writer, _conform(_read_part(part), schema, as_text))
+        written.append(path)
+    return written
+
+
 def assemble_parquet(parts: Sequence[str | Path], target: str | Path) -> int:
     """Join ``parts`` (:func:`write_part`: chunks of one table, in order) into the Parquet file
     ``target``; returns the rows.
@@ -1254,14 +1284,7 @@ def assemble_parquet(parts: Sequence[str | Path], target: str | Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schemas = []
-    for part in parts:
-        schema = _read_part(part).schema
-        hidden = [i for i, name in enumerate(schema.names) if name.startswith(_AS_TEXT)]
-        for i in reversed(hidden):
-            schema = schema.remove(i)
-        schemas.append(schema)
-    schema, as_text = _common_schema(schemas)
+    schema, as_text = _parts_schema(parts)
     rows = 0
     with pq.ParquetWriter(target, schema) as writer:
         pending: list[Any] = []
@@ -1280,6 +1303,27 @@ def assemble_parquet(parts: Sequence[str | Path], target: str | Path) -> int:
             writer.write_table(rest.combine_chunks())
             rows += held
     return rows
+
+
+def write_parts(parts: Sequence[str | Path], path: str | Path) -> Path:
+    """Join the parts of one table, in order, into ``path`` (atomically; format by extension).
+
+    Parts are what :func:`text_part` renders (CSV, TSV, JSON Lines, JSON; as UTF-8 files) or
+    :func:`write_part` writes (Parquet); the file is the one :func:`write_table` writes for
+    the whole table.  One part is held in memory at a time.
+    """
+    target = Path(path)
+    fmt = table_format(target)
+    with atomic_path(target) as tmp:
+        if fmt == "parquet":
+            assemble_parquet(parts, tmp)
+        else:
+            with _compressing(tmp, compression_of(target)) as out:
+                joiner = _TextJoiner(out, fmt)
+                for part in parts:
+                    joiner.add(Path(part).read_text(encoding="utf-8"))
+                joiner.finish()
+    return target
 
 
 def _pid_alive(pid: int) -> bool:

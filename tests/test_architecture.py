@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "emocause"
 STAGES = ("floor", "emotions", "sources", "backends", "annotate", "evaluate", "report", "cli")
 #: Heavy optional libraries: never imported at module level by anything a core command loads.
-HEAVY = ("torch", "transformers", "sentence_transformers", "matplotlib")
+HEAVY = ("torch", "transformers", "sentence_transformers", "matplotlib", "ray")
 
 
 def module_name(path: Path) -> str:

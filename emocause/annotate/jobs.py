@@ -42,6 +42,8 @@ Data = pd.DataFrame | str | os.PathLike
 #: A backend: a registered name, options, or a ready :class:`Backend` (not closed by the job).
 BackendSpec = str | BackendOptions | Backend | None
 
+#: Where a job runs: this process, or a Ray cluster.
+ENGINES = ("local", "ray")
 _MAX_FAILED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
 
 
@@ -108,8 +110,15 @@ class JobOptions:
     #: input; the result then holds no frame (``Result.table()`` reads ``out`` back).  ``None``
     #: (the default): stream whenever ``data`` is a file path and ``out`` is given.
     stream: bool | None = None
-    #: Rows per chunk when streaming.
+    #: Rows per chunk when streaming (and per shard with ``engine="ray"``).
     chunk_rows: int = CHUNK_ROWS
+    #: ``local`` (this process) or ``ray``: the shards spread over a Ray cluster's actors
+    #: (:mod:`emocause.annotate.engine_ray`; needs ``emocause[ray]``).
+    engine: str = "local"
+    #: The Ray cluster (``ray://host:10001``, ``auto``); ``None``: ``$RAY_ADDRESS``, else Ray starts here.
+    address: str | None = None
+    #: Ray actors (default: one per GPU for local models, else per CPU slot or endpoint).
+    actors: int | None = None
 
     #: The job's name in manifests and summaries.
     task: ClassVar[str] = ""
@@ -127,6 +136,12 @@ class JobOptions:
             raise UsageError(f"--max-chars {self.max_chars}: give 0 (never cut) or more")
         if self.chunk_rows < 1:
             raise UsageError(f"--chunk-rows {self.chunk_rows}: give at least 1 row")
+        if self.engine not in ENGINES:
+            raise UsageError(f"--engine {self.engine!r}: use one of {', '.join(ENGINES)}")
+        if self.engine != "ray" and (self.address or self.actors):
+            raise UsageError("--address and --actors go with --engine ray")
+        if self.actors is not None and self.actors < 1:
+            raise UsageError(f"--actors {self.actors}: give at least 1")
         MaxFailed.parse(self.max_failed)
         return dataclasses.replace(self, platform=platform, prompt=self.prompt or self.default_prompt,
                                    cache=config.resolve("cache", self.cache), mapping=get_mapping(self.mapping))
@@ -185,6 +200,8 @@ class Result:
             return self.frame
         if self.out is None or is_stdio(self.out):
             raise UsageError("this run streamed its table to stdout; it cannot be read back")
+        if self.out.is_dir():  # --engine ray into a folder of Parquet parts
+            return pd.concat([read_table(p) for p in sorted(self.out.glob("part-*.parquet"))], ignore_index=True)
         return read_table(self.out)
 
     @property
@@ -287,7 +304,15 @@ def _source(data: Data, stream: bool) -> tuple[pd.DataFrame | None, TableStream 
 def _prepare(data: Data, options: JobOptions, backend: BackendOptions | Backend,
              out: str | Path | None, stream: bool | None = None) -> _Job:
     """Every check that can fail before the work starts, in the order a user fixes them."""
-    if out is not None:
+    ray = options.engine == "ray"
+    if ray:
+        from emocause.annotate.engine_ray import check_output as check_ray_output
+
+        if out is None and stream is None:
+            raise UsageError("--engine ray writes its result: give out (a table file, or a folder for parts)")
+        if out is not None:
+            check_ray_output(out)
+    elif out is not None:
         check_output(out)  # format known, folder writable ('-' is stdout)
     options = options.resolved()
     if isinstance(backend, BackendOptions):
@@ -296,7 +321,7 @@ def _prepare(data: Data, options: JobOptions, backend: BackendOptions | Backend,
     template = prompts.load(options.prompt or options.default_prompt)
     options.check_task(template)
     if stream is None:
-        stream = options.stream
+        stream = True if ray else options.stream
         if stream is None:
             stream = out is not None and not isinstance(data, pd.DataFrame)
         elif stream and out is None:
@@ -364,6 +389,12 @@ class _Tally:
             self.emotions.update(str(v) for v in frame["emotion"].dropna())
             self.off_list += int((frame["emotion_status"] == "off-list").sum())
 
+    def merge(self, counts: dict[str, Any]) -> None:
+        """Add the :meth:`counts` of another part of the table."""
+        self.emotions.update(counts.get("emotions", {}))
+        self.off_list += counts.get("off_list", 0)
+        self.grounded += counts.get("grounded", 0)
+
     def counts(self) -> dict[str, Any]:
         if self.causes:
             return {"grounded": self.grounded}
@@ -383,9 +414,14 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
     tally = _Tally(isinstance(opts, CauseOptions))
     frame: pd.DataFrame | None = None
     written: Path | None = None
+    engine: dict[str, Any] = {"engine": "local"}
     try:
         cache = open_cache(opts.cache, not opts.no_cache)
-        if job.stream is None:
+        if opts.engine == "ray":
+            from emocause.annotate.engine_ray import run_on_ray
+
+            written, engine = run_on_ray(job, out, stats, tally)  # type: ignore[arg-type]
+        elif job.stream is None:
             frame = _annotate(job, job.df, model, cache, stats)  # type: ignore[arg-type]
             tally.add(frame)
         else:
@@ -410,7 +446,7 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
                     "emotion": getattr(opts, "emotion", None), "emotion_col": getattr(opts, "emotion_col", None),
                     "cache": None if cache is None else str(cache.path), "max_failed": str(limit),
                     "stream": job.stream is not None,
-                    "chunk_rows": opts.chunk_rows if job.stream is not None else None},
+                    "chunk_rows": opts.chunk_rows if job.stream is not None else None, **engine},
         input=job.input, started=started, finished=now(), counts=counts,
         outcome={"failed": stats.failed, "of": answered, "max_failed": str(limit),
                  "ok": limit.allows(stats.failed, answered)})

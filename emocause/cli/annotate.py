@@ -21,8 +21,18 @@ OUT_HELP = "Output table (format by extension)."
 ChunkRows = Annotated[Optional[int], typer.Option(
     "--chunk-rows", min=1, help="Rows read, annotated and written at a time, so memory does not grow with "
     "the input (docs/scale.md). Default: 10000.", show_default=False)]
-#: Flags of classify and causes beyond the model-run ones: how the table is streamed.
-STREAMING: dict[str, tuple[Any, Any]] = {"chunk_rows": (ChunkRows, None)}
+Engine = Annotated[str, typer.Option(
+    "--engine", help="local (this process) or ray: the shards spread over a Ray cluster's actors "
+    "(pip install 'emocause[ray]'; docs/scale.md).", metavar="<local|ray>")]
+Address = Annotated[Optional[str], typer.Option(
+    "--address", help="--engine ray: the cluster (ray://HOST:10001 or auto). Default: $RAY_ADDRESS, "
+    "else Ray starts on this machine.", show_default=False)]
+Actors = Annotated[Optional[int], typer.Option(
+    "--actors", min=1, help="--engine ray: actors (default: one per GPU for local models, else per CPU "
+    "or endpoint).", show_default=False)]
+#: Flags of classify and causes beyond the model-run ones: how the table is streamed and where it runs.
+STREAMING: dict[str, tuple[Any, Any]] = {"chunk_rows": (ChunkRows, None), "engine": (Engine, "local"),
+                                         "address": (Address, None), "actors": (Actors, None)}
 
 
 def _run(task: str, input: Path, out: Path, dry_run: bool = False, **flags: Any) -> None:

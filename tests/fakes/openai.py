@@ -109,8 +109,10 @@ class FakeOpenAI:
                  batch_timing: tuple[float, float, float] = (0.05, 0.1, 0.05),
                  batch_failures: LineFailure | None = None, partial: float = 0.5,
                  batch_invalid: str | None = None,
-                 port: int = 0) -> None:
+                 port: int = 0, record: bool = True) -> None:
         self.responder = responder or keyword_responder({})
+        #: Keep each request's body in :attr:`requests` (off for million-request benchmarks).
+        self.record = record
         self.latency = latency
         self.api_key = api_key
         self.models = models
@@ -310,7 +312,7 @@ class FakeOpenAI:
             return await _send(writer, 400, _error("body is not JSON"))
         with self._lock:
             self.requests.append({"path": path, "body": body, "auth": headers.get("authorization", ""),
-                                  "query": query})
+                                  "query": query} if self.record else {})
             n = len(self.requests)
             fault = self.faults.pop(0) if self.faults else None
             self.inflight += 1
@@ -601,8 +603,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--rules", default="{}", help="JSON keyword -> answer")
     ap.add_argument("--default", default="Neutral")
+    ap.add_argument("--no-record", action="store_true", help="keep no request bodies (long benchmarks)")
     args = ap.parse_args(argv)
-    server = FakeOpenAI(keyword_responder(json.loads(args.rules), args.default), latency=args.latency)
+    server = FakeOpenAI(keyword_responder(json.loads(args.rules), args.default), latency=args.latency,
+                        record=not args.no_record)
     with server:
         print(server.url, flush=True)
         sys.stdin.read()
