@@ -37,6 +37,12 @@ _PREFIX = re.compile(
 _NEGATIONS = frozenset({"not", "no", "never", "without", "nor", "isn", "doesn", "don", "t"})
 _NO_EMOTION_LOWER = frozenset(x.lower() for x in NO_EMOTION)
 
+#: Characters of an answer that label parsing reads: a label answer names its emotion in its first
+#: words, so a runaway answer (megabytes from a cache, a file, a misbehaving server) costs no more.
+MAX_LABEL_CHARS = 4096
+#: Characters of an answer that span parsing reads (a cause is a part of one comment).
+MAX_SPAN_CHARS = 1 << 16
+
 #: Statuses of a parsed label answer (``emotion_status`` adds skipped and failed: ...).
 OK, OFF_LIST, UNPARSED_STATUS = "ok", "off-list", "unparsed"
 
@@ -105,7 +111,7 @@ def match_label(answer: str, labels: Sequence[str], allow_neutral: bool = True) 
     not match here (:func:`parse_answer` then looks it up among all known names).
     """
     idx = _index(tuple(labels))
-    text = answer.strip() if answer else ""
+    text = answer.lstrip()[:MAX_LABEL_CHARS].rstrip() if answer else ""
     first = text.splitlines()[0] if text else ""
     for cand in (first, _PREFIX.sub("", first.strip(" \t\"'`*_.")), text):
         key = normalize(cand)
@@ -141,6 +147,7 @@ def parse_answer(raw: str | None, labels: Sequence[str], mapping: str | EmotionM
     """
     if raw is None or not str(raw).strip():
         return UNPARSED_ANSWER
+    raw = str(raw).lstrip()[:MAX_LABEL_CHARS]
     labels = tuple(labels)
     yesno = task == "yesno" or ("Yes" in labels and "No" in labels)
     label = match_label(str(raw), labels)
@@ -175,7 +182,7 @@ def parse_span(raw: str | None) -> str:
     """The first double-quoted string (straight or curly quotes), else the whole answer, trimmed."""
     if raw is None:
         return ""
-    text = raw.strip()
+    text = raw.lstrip()[:MAX_SPAN_CHARS].rstrip()
     m = _QUOTED.search(text)
     if m and m.group(1).strip():
         return m.group(1).strip()
