@@ -74,6 +74,9 @@ class ShardWorker:
         self.job, self.mode, self.fmt, self.shards = job, mode, fmt, shards
         self.model = create(backend.backend or "", **backend.kwargs())
         self.cache = Cache(cache) if cache else None
+        from emocause.annotate.jobs import open_gate
+
+        self.gate = open_gate(job.options, backend.device)
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         import ray
@@ -85,7 +88,7 @@ class ShardWorker:
             df = ray.get(self.shards[int(index)])
             stats = RunStats()
             tally = _Tally(self.job.options.task == "causes")
-            annotated = _annotate(self.job, df, self.model, self.cache, stats)
+            annotated = _annotate(self.job, df, self.model, self.cache, stats, gate=self.gate)
             tally.add(annotated)
             out.append({"shard": int(index), "first": int(first), "rows": len(annotated),
                         "part": render_part(annotated, self.mode, self.fmt, first=int(first) == 0),

@@ -8,7 +8,7 @@ I/O, manifests and the summary live in the CLI layer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -20,7 +20,7 @@ from emocause.emotions.grounding import ground
 from emocause.annotate.runner import RunStats, run_requests, truncate
 from emocause.annotate.prompts import Template
 from emocause.tables import as_text
-from emocause.emotions.taxonomy import UNPARSED, EmotionMapping
+from emocause.emotions.taxonomy import NEUTRAL, UNPARSED, EmotionMapping
 
 
 @dataclass
@@ -29,13 +29,29 @@ class Prepared:
 
     requests: list[Request | None]
     texts: list[str]
+    #: Rows the gate kept from the model.
+    gated: list[int] = field(default_factory=list)
+
+    def answers(self, responses: list[Response | None]) -> list[Response | None]:
+        """``responses`` with the gated rows marked :data:`GATED`."""
+        for i in self.gated:
+            responses[i] = GATED
+        return responses
+
+
+#: The answer of a row the gate kept from the LLM (``--gate``; status ``gated``).
+GATED = Response(None, error="gated: the gate model scored it unemotional")
 
 
 def build_requests(texts: Sequence[str], template: Template, platform: str, max_chars: int,
-                   stats: RunStats, emotions: Sequence[str | None] | None = None) -> Prepared:
-    """One request per row; empty rows (or rows with no emotion, for causes) become ``None``."""
+                   stats: RunStats, emotions: Sequence[str | None] | None = None,
+                   gate: Any = None) -> Prepared:
+    """One request per row; empty rows (or rows with no emotion, for causes) become ``None``,
+    and so do rows a ``gate`` (:class:`emocause.annotate.gate.Gate`) keeps from the model."""
     requests: list[Request | None] = []
     used: list[str] = []
+    passes = gate.passes([t.strip() for t in texts]) if gate is not None else None
+    gated: list[int] = []
     for i, raw in enumerate(texts):
         text = raw.strip()
         emotion = emotions[i] if emotions is not None else template.meta.get("emotion")
@@ -44,18 +60,26 @@ def build_requests(texts: Sequence[str], template: Template, platform: str, max_
             used.append(text)
             stats.skipped += 1
             continue
+        if passes is not None and not passes[i]:
+            requests.append(None)
+            used.append(text)
+            gated.append(i)
+            stats.gated += 1
+            continue
         text, cut = truncate(text, max_chars)
         stats.truncated += int(cut)
         requests.append(Request(prompt=template.render(text, platform, emotion), text=text,
                                 task=template.task, labels=template.labels, emotion=emotion,
                                 max_tokens=template.max_tokens))
         used.append(text)
-    return Prepared(requests, used)
+    return Prepared(requests, used, gated)
 
 
 def _status(resp: Response | None, unparsed: bool = False) -> str:
     if resp is None:
         return "skipped"
+    if resp is GATED:
+        return "gated"
     if not resp.ok:
         return f"failed: {resp.error}"
     return "unparsed" if unparsed else "ok"
@@ -77,7 +101,7 @@ def label_columns(responses: Sequence[Response | None], template: Template,
         if resp is None or not resp.ok:
             raw_col.append(None)
             label_col.append(None)
-            basic_col.append(None)
+            basic_col.append(NEUTRAL if resp is GATED else None)  # the gate's verdict: no emotion
             status_col.append(_status(resp))
             continue
         answer = parse_answer(resp.text, template.labels, mapping, template.task, target)
@@ -130,11 +154,11 @@ def attach(df: pd.DataFrame, columns: dict[str, list[object]]) -> pd.DataFrame:
 def classify_frame(df: pd.DataFrame, text_col: str, template: Template, backend: Backend,
                    cache: Cache | None, platform: str, max_chars: int,
                    stats: RunStats, mapping: str | EmotionMapping | None = None,
-                   progress: Any = None) -> pd.DataFrame:
+                   progress: Any = None, gate: Any = None) -> pd.DataFrame:
     texts = [as_text(v) for v in df[text_col].tolist()]
     stats.rows += len(texts)
-    prep = build_requests(texts, template, platform, max_chars, stats)
-    responses = run_requests(backend, prep.requests, cache, stats, "classify", progress)
+    prep = build_requests(texts, template, platform, max_chars, stats, gate=gate)
+    responses = prep.answers(run_requests(backend, prep.requests, cache, stats, "classify", progress))
     return attach(df, label_columns(responses, template, stats, mapping))
 
 
@@ -149,9 +173,9 @@ def row_emotions(df: pd.DataFrame, emotion: str | None, emotion_col: str | None,
 
 def causes_frame(df: pd.DataFrame, text_col: str, emotions: list[str | None], template: Template,
                  backend: Backend, cache: Cache | None, platform: str, max_chars: int,
-                 stats: RunStats, progress: Any = None) -> pd.DataFrame:
+                 stats: RunStats, progress: Any = None, gate: Any = None) -> pd.DataFrame:
     texts = [as_text(v) for v in df[text_col].tolist()]
     stats.rows += len(texts)
-    prep = build_requests(texts, template, platform, max_chars, stats, emotions)
-    responses = run_requests(backend, prep.requests, cache, stats, "causes", progress)
+    prep = build_requests(texts, template, platform, max_chars, stats, emotions, gate)
+    responses = prep.answers(run_requests(backend, prep.requests, cache, stats, "causes", progress))
     return attach(df, span_columns(responses, prep.texts, stats))

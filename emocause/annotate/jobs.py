@@ -119,6 +119,12 @@ class JobOptions:
     address: str | None = None
     #: Ray actors (default: one per GPU for local models, else per CPU slot or endpoint).
     actors: int | None = None
+    #: A cheap offline classifier in front of the model: a ``trained`` model folder (calibrated by
+    #: ``emocause calibrate-gate``), ``BACKEND:MODEL`` or ``default``.  Rows it scores below the
+    #: threshold are not sent; they get ``Neutral`` with status ``gated`` (:mod:`emocause.annotate.gate`).
+    gate: str | None = None
+    #: The gate's threshold (default: the calibrated one in the model folder).
+    gate_threshold: float | None = None
 
     #: The job's name in manifests and summaries.
     task: ClassVar[str] = ""
@@ -140,6 +146,8 @@ class JobOptions:
             raise UsageError(f"--engine {self.engine!r}: use one of {', '.join(ENGINES)}")
         if self.engine != "ray" and (self.address or self.actors):
             raise UsageError("--address and --actors go with --engine ray")
+        if self.gate_threshold is not None and not self.gate:
+            raise UsageError("--gate-threshold goes with --gate MODEL")
         if self.actors is not None and self.actors < 1:
             raise UsageError(f"--actors {self.actors}: give at least 1")
         MaxFailed.parse(self.max_failed)
@@ -211,8 +219,8 @@ class Result:
 
     @property
     def answered(self) -> int:
-        """Rows that needed an answer (all rows but the skipped ones)."""
-        return int(self.counts.get("rows", 0)) - int(self.counts.get("skipped", 0))
+        """Rows that needed an answer (all rows but the skipped and the gated ones)."""
+        return int(self.counts.get("rows", 0)) - int(self.counts.get("skipped", 0)) - int(self.counts.get("gated", 0))
 
     @property
     def ok(self) -> bool:
@@ -350,27 +358,42 @@ def _backend(spec: BackendOptions | Backend) -> tuple[Backend, bool]:
 
 
 def _annotate(job: _Job, df: pd.DataFrame, model: Backend, cache: Cache | None, stats: RunStats,
-              progress: Any = None) -> pd.DataFrame:
+              progress: Any = None, gate: Any = None) -> pd.DataFrame:
     """One table (or chunk) with the job's result columns attached."""
     opts = job.options
     platform = opts.platform or "github"
     if isinstance(opts, CauseOptions):
         emotions = frames.row_emotions(df, opts.emotion, opts.emotion_col, opts.mapping)
         return frames.causes_frame(df, job.text_col, emotions, job.template, model, cache, platform,
-                                   opts.max_chars, stats, progress)
+                                   opts.max_chars, stats, progress, gate)
     return frames.classify_frame(df, job.text_col, job.template, model, cache, platform, opts.max_chars,
-                                 stats, opts.mapping, progress)
+                                 stats, opts.mapping, progress, gate)
 
 
-def _requests(job: _Job, df: pd.DataFrame, stats: RunStats) -> list[Request | None]:
-    """The requests for one table or chunk (``None``: a skipped row)."""
+def _requests(job: _Job, df: pd.DataFrame, stats: RunStats, gate: Any = None) -> list[Request | None]:
+    """The requests for one table or chunk (``None``: a skipped or gated row)."""
     opts = job.options
     texts = [as_text(v) for v in df[job.text_col].tolist()]
     emotions = None
     if isinstance(opts, CauseOptions):
         emotions = frames.row_emotions(df, opts.emotion, opts.emotion_col, opts.mapping)
     return frames.build_requests(texts, job.template, opts.platform or "github", opts.max_chars, stats,
-                                 emotions).requests
+                                 emotions, gate).requests
+
+
+def open_gate(options: JobOptions, device: str | None = None) -> Any:
+    """The job's gate (:class:`emocause.annotate.gate.Gate`), or ``None``."""
+    if not options.gate:
+        return None
+    from emocause.annotate.gate import Gate
+
+    return Gate(options.gate, options.gate_threshold, device)
+
+
+def _gate_counts(stats: RunStats) -> dict[str, Any]:
+    """The share of model calls the gate saved (of the rows that would have been sent)."""
+    eligible = stats.rows - stats.skipped
+    return {"gated": stats.gated, "calls_saved_share": round(stats.gated / eligible, 4) if eligible else 0.0}
 
 
 class _Tally:
@@ -410,6 +433,7 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
     opts, template = job.options, job.template
     model, owned = _backend(job.backend)
     cache = None
+    gate = None
     stats = RunStats()
     tally = _Tally(isinstance(opts, CauseOptions))
     frame: pd.DataFrame | None = None
@@ -417,16 +441,20 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
     engine: dict[str, Any] = {"engine": "local"}
     try:
         cache = open_cache(opts.cache, not opts.no_cache)
+        if opts.engine != "ray":
+            gate = open_gate(opts, getattr(job.backend, "device", None))
         if opts.engine == "ray":
             from emocause.annotate.engine_ray import run_on_ray
 
             written, engine = run_on_ray(job, out, stats, tally)  # type: ignore[arg-type]
         elif job.stream is None:
-            frame = _annotate(job, job.df, model, cache, stats)  # type: ignore[arg-type]
+            frame = _annotate(job, job.df, model, cache, stats, gate=gate)  # type: ignore[arg-type]
             tally.add(frame)
         else:
-            written = _stream(job, model, cache, stats, tally, out)  # type: ignore[arg-type]
+            written = _stream(job, model, cache, stats, tally, out, gate)  # type: ignore[arg-type]
     finally:
+        if gate is not None:
+            gate.close()
         if owned:
             model.close()
         if cache is not None:
@@ -434,8 +462,13 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
     counts: dict[str, Any] = stats.as_dict()
     counts["skipped_lines"] = job.input.get("table", {}).get("skipped_lines", 0)
     counts.update(tally.counts())
+    extra: dict[str, Any] = {}
+    if opts.gate:
+        counts.update(_gate_counts(stats))
+        extra["gate"] = gate.describe() if gate is not None else {"model": opts.gate,
+                                                                   "threshold": opts.gate_threshold}
     limit = MaxFailed.parse(opts.max_failed)
-    answered = stats.rows - stats.skipped
+    answered = stats.rows - stats.skipped - stats.gated
     manifest = manifest_fields(
         opts.task, out, **model.describe(),
         prompt={"name": template.name, "sha256": template.sha256, "task": template.task,
@@ -447,7 +480,7 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
                     "cache": None if cache is None else str(cache.path), "max_failed": str(limit),
                     "stream": job.stream is not None,
                     "chunk_rows": opts.chunk_rows if job.stream is not None else None, **engine},
-        input=job.input, started=started, finished=now(), counts=counts,
+        input=job.input, started=started, finished=now(), counts=counts, **extra,
         outcome={"failed": stats.failed, "of": answered, "max_failed": str(limit),
                  "ok": limit.allows(stats.failed, answered)})
     result = Result(frame, counts, manifest, limit, streamed=job.stream is not None)
@@ -458,7 +491,7 @@ def run(data: Data, options: JobOptions, backend: BackendSpec = None,
 
 
 def _stream(job: _Job, model: Backend, cache: Cache | None, stats: RunStats, tally: _Tally,
-            out: str | Path) -> Path:
+            out: str | Path, gate: Any = None) -> Path:
     """Annotate the input chunk by chunk, writing each to ``out`` (committed when all are done).
 
     Memory holds one chunk: its rows, requests and answers.  The cache holds every answer
@@ -469,10 +502,10 @@ def _stream(job: _Job, model: Backend, cache: Cache | None, stats: RunStats, tal
     if model.submits_ahead:  # e.g. --batch: every chunk's batch is submitted before any is awaited
         ahead = RunStats()
         for chunk in job.chunks():
-            submit_ahead(model, _requests(job, chunk, ahead), cache)
+            submit_ahead(model, _requests(job, chunk, ahead, gate), cache)
     with TableWriter(out) as writer, bar(f"{opts.task} ({model.name}:{model.model})", job.rows) as progress:
         for chunk in job.chunks():
-            annotated = _annotate(job, chunk, model, cache, stats, progress)
+            annotated = _annotate(job, chunk, model, cache, stats, progress, gate)
             tally.add(annotated)
             writer.write(annotated)
     return writer.close()
@@ -529,14 +562,16 @@ def estimate(data: Data, *, task: str = "classify", prompt: str | None = None,
     stats = RunStats()
     probe, owned = _backend(job.backend)
     cache = None
+    gate = None
     try:
+        gate = open_gate(opts, getattr(job.backend, "device", None))
         cache = open_cache(opts.cache, not opts.no_cache) if probe.cacheable else None
         prompts_n = to_send = completion = tokens = 0
         exact = True
         sent: set[bytes] = set()  # what an earlier chunk already counted (16 bytes of each key)
         hits: set[bytes] = set()
         for chunk in job.chunks():
-            requests = [r for r in _requests(job, chunk, stats) if r is not None]
+            requests = [r for r in _requests(job, chunk, stats, gate) if r is not None]
             prompts_n += len(requests)
             planned = plan(probe, requests, cache)
             hits.update(bytes.fromhex(k)[:16] for k in planned.hit_keys)
@@ -557,12 +592,16 @@ def estimate(data: Data, *, task: str = "classify", prompt: str | None = None,
         counts: dict[str, Any] = {
             "rows": job.rows, "skipped": stats.skipped, "truncated": stats.truncated,
             "prompts": prompts_n, "unique_prompts": to_send + len(hits), "cached": len(hits), "to_send": to_send}
+        if opts.gate:
+            counts.update(_gate_counts(stats))
         if probe.uses_prompt:
             counts.update(prompt_tokens=tokens, prompt_tokens_exact=exact, completion_tokens_max=completion,
                           cost_usd=cost(probe.model, tokens, completion),
                           cost_usd_batch=cost(probe.model, tokens, completion, batch=True))
         return Estimate(probe.name, probe.model, probe.uses_prompt, counts)
     finally:
+        if gate is not None:
+            gate.close()
         if cache is not None:
             cache.close()
         if owned:

@@ -27,6 +27,7 @@ DEFAULT_MAX_CHARS = 4000
 class RunStats:
     rows: int = 0
     skipped: int = 0
+    gated: int = 0  # kept from the model by --gate
     truncated: int = 0
     cached: int = 0
     sent: int = 0

@@ -30,9 +30,17 @@ Address = Annotated[Optional[str], typer.Option(
 Actors = Annotated[Optional[int], typer.Option(
     "--actors", min=1, help="--engine ray: actors (default: one per GPU for local models, else per CPU "
     "or endpoint).", show_default=False)]
-#: Flags of classify and causes beyond the model-run ones: how the table is streamed and where it runs.
+GateModel = Annotated[Optional[str], typer.Option(
+    "--gate", help="A cheap offline classifier first: only rows it scores emotional go to the model "
+    "(a folder from `emocause train` + `emocause calibrate-gate`, BACKEND:MODEL, or default). The others "
+    "get Neutral, status gated.", show_default=False, metavar="MODEL")]
+GateThreshold = Annotated[Optional[float], typer.Option(
+    "--gate-threshold", help="--gate: the score a row needs (default: the calibrated one).",
+    show_default=False)]
+#: Flags of classify and causes beyond the model-run ones: streaming, where the job runs, the gate.
 STREAMING: dict[str, tuple[Any, Any]] = {"chunk_rows": (ChunkRows, None), "engine": (Engine, "local"),
-                                         "address": (Address, None), "actors": (Actors, None)}
+                                         "address": (Address, None), "actors": (Actors, None),
+                                         "gate": (GateModel, None), "gate_threshold": (GateThreshold, None)}
 
 
 def _run(task: str, input: Path, out: Path, dry_run: bool = False, **flags: Any) -> None:
@@ -74,6 +82,8 @@ def _print_result(task: str, result: Any) -> None:  # result: jobs.Result
         rows["off the prompt's list (mapped)"] = counts["off_list"]
     if counts.get("skipped_lines"):
         rows["malformed lines skipped"] = counts["skipped_lines"]
+    if "calls_saved_share" in counts:
+        rows["gated (not sent)"] = f"{counts['gated']:,} ({counts['calls_saved_share']:.1%} of the calls saved)"
     summary(f"{task}: {manifest['backend']}:{manifest['model']} -> {result.out}", rows)
     if counts["errors"]:
         info("errors: " + ", ".join(f"{k} x{v}" for k, v in counts["errors"].items()) +
@@ -92,6 +102,8 @@ def _print_estimate(estimate: Any) -> None:  # estimate: jobs.Estimate
         "rows": counts["rows"], "skipped (empty)": counts["skipped"], "truncated": counts["truncated"],
         "prompts": counts["prompts"], "unique prompts": counts["unique_prompts"], "cached": counts["cached"],
         "to send": counts["to_send"]}
+    if "calls_saved_share" in counts:
+        rows["gated (not sent)"] = f"{counts['gated']:,} ({counts['calls_saved_share']:.1%} of the calls saved)"
     if estimate.sends_prompts:
         how = "tiktoken" if counts["prompt_tokens_exact"] else "approx. chars/4, tiktoken offline"
         rows[f"prompt tokens ({how})"] = counts["prompt_tokens"]
@@ -105,7 +117,54 @@ def _print_estimate(estimate: Any) -> None:  # estimate: jobs.Estimate
     summary(f"dry run: {estimate.backend}:{estimate.model} (nothing sent)", rows)
 
 
+def _calibrate_gate(labeled: Path, model: Path, recall: float, folds: int, text_col: str | None,
+                    seed: int) -> None:
+    from emocause import tables
+    from emocause.annotate import gate
+    from emocause.backends import baselines
+    from emocause.files import file_sha256
+    from emocause.progress import bar, summary
+
+    linear = baselines.load(model)  # a model folder from `emocause train`
+    df = tables.read_table(labeled)
+    tcol = tables.pick_column(df, text_col, tables.TEXT_COLUMNS, "text", str(labeled))
+    labels = baselines.parse_labels(df, str(labeled))
+    texts = [tables.as_text(v).strip() for v in df[tcol].tolist()]
+    keep = [i for i, t in enumerate(texts) if t]
+    texts, labels = [texts[i] for i in keep], labels[keep]
+    backend = gate.gate_backend(str(model)) if folds < 2 else None
+    with bar(f"calibrate gate ({folds}-fold)" if folds > 1 else "calibrate gate", None):
+        result = gate.calibrate(texts, labels, backend, linear.kind, recall, folds, seed)
+    path = gate.save_calibration(model, result, {"path": str(labeled), "sha256": file_sha256(labeled)})
+    summary(f"gate {model}: threshold {result.threshold:.4f}", {
+        "training rows": result.rows, "emotional (gold)": result.emotional,
+        f"kept at the threshold ({'out-of-fold' if folds > 1 else 'training'} scores)": f"{result.recall:.0%}",
+        "rows let through": f"{result.passed_share:.1%}", "written": str(path)})
+
+
 def register(app: typer.Typer) -> None:
+    @app.command("calibrate-gate")
+    def calibrate_gate(
+        labeled: Annotated[Path, typer.Argument(help="Labelled TRAINING comments (never a test split): a text "
+                                                    "column and 0/1 columns Anger, Love, Fear, Joy, Sadness, "
+                                                    "Surprise.", show_default=False)],
+        model: Annotated[Path, typer.Option("--model", "-m", help="The gate: a folder from `emocause train` "
+                                                                  "(gate.json is written there).",
+                                            show_default=False)],
+        recall: Annotated[float, typer.Option("--recall", min=0.5, max=1.0, help="Share of the emotional "
+                                              "comments the gate must let through.")] = 0.95,
+        folds: Annotated[int, typer.Option("--folds", min=0, help="Cross-validation folds for the scores "
+                                           "(0: the model's own scores on its training data).")] = 5,
+        text_col: options.TextCol = None,
+        seed: Annotated[int, typer.Option("--seed", help="Fold assignment.")] = 0,
+    ) -> None:
+        """Choose a gate's threshold on labelled training data, for `classify --gate`.
+
+        Each training comment is scored by a model trained without it (k-fold); the threshold
+        is the highest that lets through --recall of the emotional ones.
+        """
+        _calibrate_gate(labeled, model, recall, folds, text_col, seed)
+
     @app.command()
     @options.with_flags({**options.MODEL_RUN, **STREAMING, **options.TABLE_READ})
     def classify(
