@@ -1,4 +1,5 @@
-"""Clustering time and peak memory: blocked DBSCAN against the paper's full cosine matrix.
+"""Clustering time and peak memory: the report's default grouping, the blocked DBSCAN of
+``--method paper`` against the paper's full cosine matrix, and a re-run from cached embeddings.
 
 Every (method, size) runs in its own subprocess, so its peak resident memory
 (``ru_maxrss``) is its own.  The data are synthetic, seeded, 384-dimensional
@@ -10,8 +11,13 @@ border and noise points).  Embedding is not measured: clustering is.
 
 Methods:
 
-* ``blocked``: :func:`emocause.report.clustering.dbscan_cosine` (what ``emocause
-  report`` runs);
+* ``themes``: :func:`emocause.report.clustering.group` with ``method="themes"``
+  (what ``emocause report`` runs by default: k-means micro-clusters past 4,000
+  distinct causes, average-linkage merging, outliers reassigned, sub-themes);
+* ``rerun``: a second report over the same causes with other settings: every
+  vector read back from the embedding cache (:class:`emocause.report.embeddings.Embedder`,
+  filled beforehand, untimed; the model is never loaded) and grouped as ``themes``;
+* ``blocked``: :func:`emocause.report.clustering.dbscan_cosine` (``--method paper``);
 * ``paper``: ``cosine_distances`` (n x n) + ``DBSCAN(metric="precomputed")``,
   run only where the n x n matrix fits ``--budget-gb``; for larger n the
   matrix's size is printed instead;
@@ -19,7 +25,7 @@ Methods:
   (neighbour lists, no n x n matrix, but memory grows with the neighbourhoods);
 * ``hdbscan``: scikit-learn's HDBSCAN (``--algorithm hdbscan``).
 
-    python -m benchmarks.bench_cluster                       # 10k, 50k, 100k
+    python -m benchmarks.bench_cluster                       # 10k, 50k, 100k: themes, rerun, blocked
     python -m benchmarks.bench_cluster --sizes 10000 --methods blocked,paper,hdbscan
 
 Prints one row per run and the ratios at the sizes both ran; ``--json`` saves them.
@@ -88,8 +94,37 @@ def child(method: str, n: int, seed: int, dupes: float, limit_gb: float) -> dict
     X = synthetic(n, seed, dupes=dupes)
     base = _rss_mb()
     t0 = time.perf_counter()
-    if method == "blocked":
-        os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
+    os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
+    extra: dict = {}
+    if method == "themes":
+        from emocause.report.clustering import auto_min_cluster_size, group
+
+        g = group(X, "themes", min_cluster_size=auto_min_cluster_size(n), description=None)
+        labels = g.ids - 1  # themes 0..K-1, "other" -1
+        extra = {"coverage": round(float((g.ids >= 1).mean()), 3), "subthemes": len(g.subthemes)}
+    elif method == "rerun":
+        import tempfile
+
+        from emocause.report.clustering import auto_min_cluster_size, group
+        from emocause.report.embeddings import EmbeddingCache, Embedder, text_key
+
+        texts = [f"synthetic cause {i}" for i in range(n)]
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = EmbeddingCache(f"{tmp}/embeddings.sqlite")
+            cache.store(Embedder().identity, [text_key(t) for t in texts], X)
+            del X
+            base = _rss_mb()
+            t0 = time.perf_counter()
+            embed = Embedder(None, None, cache)
+            X = embed(texts)
+            read = time.perf_counter() - t0
+            g = group(X, "themes", min_cluster_size=auto_min_cluster_size(n), description=None)
+            labels = g.ids - 1
+            cache.close()
+        assert embed.counts["embedded"] == 0 and embed._loaded is None  # the model never loaded
+        extra = {"cache_read_seconds": round(read, 2),
+                 "coverage": round(float((g.ids >= 1).mean()), 3)}
+    elif method == "blocked":
         from emocause.report.clustering import dbscan_cosine
 
         labels, core = dbscan_cosine(X, EPS, MIN_SAMPLES)
@@ -117,7 +152,7 @@ def child(method: str, n: int, seed: int, dupes: float, limit_gb: float) -> dict
             "data_rss_mb": round(base, 1), "clusters": int(len(sizes)),
             "clusters_8plus": int((sizes >= 8).sum()), "noise": int((labels < 0).sum()),
             "largest": int(sizes.max()) if len(sizes) else 0,
-            "labels_digest": _digest(labels)}
+            "labels_digest": _digest(labels), **extra}
 
 
 def _digest(labels) -> str:  # type: ignore[no-untyped-def]
@@ -127,6 +162,15 @@ def _digest(labels) -> str:  # type: ignore[no-untyped-def]
     import numpy as np
 
     return hashlib.sha256(np.flatnonzero(labels < 0).tobytes()).hexdigest()[:12]
+
+
+def _note(row: dict) -> str:
+    if "coverage" in row:
+        note = f"{100 * row['coverage']:.0f}% in a theme"
+        if "cache_read_seconds" in row:
+            note += f"; {row['cache_read_seconds']:.1f} s reading the cache"
+        return note
+    return f"noise {row['labels_digest']}"
 
 
 def run_child(method: str, n: int, seed: int, timeout: float, dupes: float, limit_gb: float) -> dict:
@@ -146,7 +190,7 @@ def run_child(method: str, n: int, seed: int, timeout: float, dupes: float, limi
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,50000,100000")
-    ap.add_argument("--methods", default="blocked,paper")
+    ap.add_argument("--methods", default="themes,rerun,blocked,paper")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--budget-gb", type=float, default=4.0,
                     help="run the paper's method only when its n x n float32 matrix fits this")
@@ -168,7 +212,7 @@ def main() -> None:
     print(f"# {os.cpu_count()} CPUs; dim {DIM}; eps {EPS}; min_samples {MIN_SAMPLES}; "
           f"seed {args.seed}; duplicates {args.dupes:.0%}")
     print(f"{'method':<9}{'n':>9}{'seconds':>10}{'peak MB':>10}{'data MB':>10}"
-          f"{'clusters':>10}{'8+':>6}{'noise':>9}{'largest':>9}  note")
+          f"{'clusters':>10}{'8+':>6}{'noise':>9}{'largest':>9}  note (themes: noise = other)")
     rows = []
     for n in sizes:
         for method in methods:
@@ -187,10 +231,19 @@ def main() -> None:
                 continue
             print(f"{method:<9}{n:>9,}{row['seconds']:>10.2f}{row['peak_rss_mb']:>10.0f}"
                   f"{row['data_rss_mb']:>10.0f}{row['clusters']:>10,}{row['clusters_8plus']:>6,}"
-                  f"{row['noise']:>9,}{row['largest']:>9,}  noise {row['labels_digest']}")
+                  f"{row['noise']:>9,}{row['largest']:>9,}  {_note(row)}")
             sys.stdout.flush()
     done = {(r["method"], r["n"]): r for r in rows if "seconds" in r}
     for n in sizes:
+        t, b = done.get(("themes", n)), done.get(("blocked", n))
+        if t and b:
+            print(f"n={n:,}: themes/blocked time x{t['seconds'] / max(b['seconds'], 1e-9):.2f}, "
+                  f"peak memory x{t['peak_rss_mb'] / b['peak_rss_mb']:.2f}")
+        r = done.get(("rerun", n))
+        if r:
+            print(f"n={n:,}: re-run from the embedding cache {r['seconds']:.1f} s "
+                  f"({r['cache_read_seconds']:.1f} s reading {n:,} vectors), peak "
+                  f"{r['peak_rss_mb']:.0f} MB")
         b, p = done.get(("blocked", n)), done.get(("paper", n))
         if b and p:
             same = "same noise set" if b["labels_digest"] == p["labels_digest"] else "NOISE DIFFERS"

@@ -38,8 +38,11 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     An ``OSError`` while writing becomes one :class:`UsageError` line.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    except OSError as exc:
+        raise write_error(target, exc) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -101,6 +104,11 @@ def check_writable(path: str | Path, option: str = "--out", directory: bool = Fa
         raise UsageError(f"{option} {p}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {p}: {probe} is not writable")
+    try:  # os.access says yes to root even where a write fails (immutable folder, read-only mount)
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {p}: {probe} is not writable ({exc.strerror or exc})") from None
     if not directory and p.exists() and not os.access(p, os.W_OK):
         # a read-only file can still be replaced by rename when its folder is writable
         pass

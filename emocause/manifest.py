@@ -42,17 +42,29 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def write_manifest(out: str | Path, command: str, **fields: Any) -> Path:
-    """Write ``OUT.manifest.json`` (atomically) and return its path."""
-    data = {
+def manifest_fields(command: str, out: str | Path | None = None, **fields: Any) -> dict[str, Any]:
+    """The manifest of a run as a dict (what :func:`write_manifest` writes; also the library's ``Result.manifest``)."""
+    return {
         "emocause_version": __version__,
         "command": command,
         "created": now(),
         "python": sys.version.split()[0],
         "platform": platform.platform(terse=True),
-        "output": str(out),
+        "output": None if out is None else str(out),
         **_scrub(fields),
     }
+
+
+def save_manifest(out: str | Path, data: dict[str, Any]) -> Path:
+    """Write a manifest built by :func:`manifest_fields` beside ``out`` (atomically); return its path."""
+    if str(out) == "-":  # the table went to stdout: the manifest goes to stderr, one JSON line
+        print("manifest: " + json.dumps(data, default=str, ensure_ascii=True), file=sys.stderr)
+        return Path("<stderr>")
     path = manifest_path(out) if not Path(out).is_dir() else Path(out) / "manifest.json"
     write_text(path, json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
     return path
+
+
+def write_manifest(out: str | Path, command: str, **fields: Any) -> Path:
+    """Write ``OUT.manifest.json`` (atomically) and return its path."""
+    return save_manifest(out, manifest_fields(command, out, **fields))

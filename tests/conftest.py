@@ -31,6 +31,7 @@ class CliResult:
 def _isolated_env(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("EMOCAUSE_CACHE", str(home / "cache.sqlite"))
+    (home / "config.toml").write_text("")  # an empty config: EMOCAUSE_CONFIG must name a file
     monkeypatch.setenv("EMOCAUSE_CONFIG", str(home / "config.toml"))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)

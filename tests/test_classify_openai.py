@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from emocause.emotions.taxonomy import get_mapping
 from tests.fakes.openai import FakeOpenAI, keyword_responder
 
 RULES = {"thank": "Gratitude", "love": "Love", "broken": "Annoyance", "scared": "Fear",
@@ -52,7 +53,8 @@ def test_classify_end_to_end_keeps_columns_and_maps_fine_grained(tmp_path, cli):
     df = pd.read_csv(out, keep_default_na=False)
     assert list(df.columns[:3]) == ["id", "body", "extra"] and list(df["id"]) == [f"c{i}" for i in range(1, 8)]
     got = dict(zip(df["id"], zip(df["emotion_raw"], df["emotion"], df["emotion_status"])))
-    assert got["c1"] == ("Gratitude", "Unparsed", "unparsed")  # GoEmotions name, not in all-levels
+    # a known name all-levels does not list: mapped as the paper did, marked off-list (issue 15; was Unparsed)
+    assert got["c1"] == ("Gratitude", "Love", "off-list")
     assert got["c2"] == ("Annoyance", "Anger", "ok")
     assert got["c3"] == ("", "", "skipped")
     assert got["c4"] == ("Fear", "Fear", "ok")
@@ -64,7 +66,8 @@ def test_classify_end_to_end_keeps_columns_and_maps_fine_grained(tmp_path, cli):
     assert manifest["base_url_host"].startswith("127.0.0.1:")
     assert manifest["prompt"]["name"] == "all-levels" and len(manifest["prompt"]["sha256"]) == 64
     assert manifest["counts"]["sent"] == 6 and manifest["counts"]["skipped"] == 1
-    assert manifest["counts"]["unparsed"] == 2
+    assert manifest["counts"]["unparsed"] == 1 and manifest["counts"]["off_list"] == 1
+    assert manifest["mapping"] == {"name": "default", "sha256": get_mapping("default").sha256}
     assert "rows" in r.err and "unparsed" in r.err  # the summary
 
 
@@ -88,7 +91,11 @@ def test_other_prompt_families_and_platform(tmp_path, cli):
                    "--platform", "mail", *openai_args(server)).code == 0
         assert "mailing list" in server.requests[0]["body"]["messages"][0]["content"]
         df = pd.read_csv(tmp_path / "g.csv", keep_default_na=False)
-        assert df.loc[df.id == "c1", "emotion"].item() == "Joy"
+        assert df.loc[df.id == "c1", "emotion"].item() == "Love"      # the default: the gold data's guide
+        assert cli("classify", src, "--out", tmp_path / "e.csv", "--prompt", "goemotions", "--mapping",
+                   "goemotions-ekman", *openai_args(server)).code == 0
+        df = pd.read_csv(tmp_path / "e.csv", keep_default_na=False)
+        assert df.loc[df.id == "c1", "emotion"].item() == "Joy"       # GoEmotions' Ekman grouping
         assert cli("classify", src, "--out", tmp_path / "f.csv", "--prompt", "frustration-detect",
                    *openai_args(server)).code == 0
     df = pd.read_csv(tmp_path / "f.csv", keep_default_na=False)
@@ -154,7 +161,7 @@ def test_persistent_failure_is_recorded_not_fatal_and_retried_on_rerun(tmp_path,
         server.inject(500, 2)
         r = cli("classify", src, "--out", tmp_path / "o.csv", *openai_args(server),
                 "--concurrency", 1, "--retries", 1)
-        assert r.code == 0, r.err
+        assert r.code == 3, r.err  # written and recorded, but a run with failed rows is not a success
         df = pd.read_csv(tmp_path / "o.csv", keep_default_na=False)
         assert (df["emotion_status"] == "failed: HTTP 500: injected 500").sum() == 1
         assert "rerun the same command" in r.err

@@ -35,7 +35,7 @@ def answers(backend: EmbeddingBackend, reqs: list[Request]) -> list[str]:
 def test_every_basic_emotion_and_frustration_has_a_description():
     for name in (*BASIC, "Frustration"):
         assert ed.DESCRIPTIONS[name] and all(p.strip() for p in ed.DESCRIPTIONS[name])
-    assert ed.description("Gratitude") == ed.DESCRIPTIONS["Joy"]  # GoEmotions -> basic
+    assert ed.description("Gratitude") == ed.DESCRIPTIONS["Love"]  # the one mapping: thanks are Love
     assert ed.description("Worry") == ed.DESCRIPTIONS["Fear"]  # Shaver tertiary -> basic
     assert ed.description("Frustration") != ed.DESCRIPTIONS["Anger"]  # its own, for causes
     assert ed.description("Schadenfreude") == ("Schadenfreude.",)  # unknown: the name itself

@@ -45,7 +45,8 @@ def expected_matrices():
     """Gold and prediction matrices in BASIC order for the fixtures above."""
     g = {"1": {"Anger"}, "2": {"Love"}, "3": {"Fear"}, "4": {"Joy"}, "5": {"Love", "Surprise"}, "6": set(),
          "7": {"Sadness"}, "8": {"Anger"}}
-    p = {"1": {"Anger"}, "2": {"Love"}, "3": set(), "4": {"Joy"}, "5": {"Love", "Surprise"}, "6": set(),
+    # "gratitude" is Love under the default mapping (the gold data's guide; issue 15 corrected Joy)
+    p = {"1": {"Anger"}, "2": {"Love"}, "3": set(), "4": {"Love"}, "5": {"Love", "Surprise"}, "6": set(),
          "7": set(), "8": set()}
     ids = [str(i) for i in range(1, 9)]
     y = np.array([[e in g[i] for e in BASIC] for i in ids])
@@ -310,3 +311,86 @@ def test_paper_emotion_outputs(cli, paper_dir):
     assert report["per_label"]["Surprise"]["support"] == 65
     assert 0.3 < report["macro"]["f1"] < 0.6
     assert report["unrecognised"]["pred"] == {}
+
+
+# ---------------------------------------------------------------- recall ceiling, raw answers, bounds
+
+def test_recall_ceiling_is_printed_and_correct(cli, gold, tmp_path):
+    pred = write(tmp_path / "pred.csv", list(PRED_LABELS.items()), ["id", "emotion"])
+    report, _ = run_json(cli, "emotions", "--gold", gold, "--pred", pred, "--bootstrap", 0)
+    # 8 gold positives on 7 rows with an emotion; row 5 (Love, Surprise) best gives Surprise (support 1)
+    assert report["recall_ceiling"] == {"micro": 7 / 8, "macro": pytest.approx(5.5 / 6), "positives": 8,
+                                        "reachable": 7, "multi_label_rows": 1, "no_support": []}
+    table = cli("evaluate", "emotions", "--gold", gold, "--pred", pred, "--bootstrap", 0)
+    assert "recall ceiling for one label per row: micro 0.875, macro 0.917" in table.out
+
+
+def test_recall_ceiling_equals_the_best_one_label_assignment_by_brute_force():
+    import itertools
+
+    from sklearn.metrics import recall_score
+
+    from emocause.evaluate.scoring import recall_ceiling
+
+    rng = np.random.default_rng(4)
+    y = rng.random((30, 6)) < 0.25
+    y[:, 5] = False                                   # an emotion nobody has: recall 0 by definition
+    choices = [np.flatnonzero(row) for row in y]
+    multi = [i for i, c in enumerate(choices) if len(c) > 1]
+    assert 2 <= len(multi) <= 12
+    best_macro = best_micro = 0.0
+    for combo in itertools.product(*(choices[i] for i in multi)):
+        p = np.zeros_like(y)
+        for i, c in enumerate(choices):
+            if len(c) == 1:
+                p[i, c[0]] = True
+        for i, e in zip(multi, combo):
+            p[i, e] = True
+        best_macro = max(best_macro, recall_score(y, p, average="macro", zero_division=0))
+        best_micro = max(best_micro, recall_score(y, p, average="micro", zero_division=0))
+    got = recall_ceiling(y)
+    assert got["macro"] == pytest.approx(best_macro) and got["micro"] == pytest.approx(best_micro)
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--bootstrap", "1000000000"), "--bootstrap must be between 0 and 100,000"),
+    (("--bootstrap", "-1"), "--bootstrap must be between 0 and 100,000"),
+    (("--mapping", "ekman"), "unknown mapping 'ekman'; use one of default, paper, goemotions-ekman"),
+    (("--answers", "cause", "--pred-col", "emotion"), "--answers cause: a span prompt"),
+    (("--answers", "all-levels", "--pred-col", "Anger=Anger"), "--answers needs one column of raw answers"),
+])
+def test_bad_evaluate_options_are_one_line(cli, gold, tmp_path, args, message):
+    pred = write(tmp_path / "pred.csv", [(k, v, 0) for k, v in PRED_LABELS.items()], ["id", "emotion", "Anger"])
+    r = cli("evaluate", "emotions", "--gold", gold, "--pred", pred, *args)
+    assert r.code == 2 and message in r.err and r.err.count("\n") == 1, r.err
+
+
+def test_causes_bootstrap_is_bounded(cli, tmp_path):
+    gold = write(tmp_path / "gold.csv", [("1", "build fails")], ["id", "Cause Span"])
+    pred = write(tmp_path / "pred.csv", [("1", "build fails")], ["id", "cause"])
+    r = cli("evaluate", "causes", "--gold", gold, "--pred", pred, "--bootstrap", 10 ** 9)
+    assert r.code == 2 and "--bootstrap must be between 0 and 100,000" in r.err and r.err.count("\n") == 1
+
+
+def test_raw_answers_column_with_answers_option(cli, gold, tmp_path):
+    raw = {"1": "Annoyed.", "2": "Affection", "3": "Worry", "4": "Grateful", "5": "Surprise",
+           "6": "Appreciation", "7": "Yes", "8": "Emotion: Fury"}
+    pred = write(tmp_path / "pred.csv", list(raw.items()), ["id", "answer"])
+    report, r = run_json(cli, "emotions", "--gold", gold, "--pred", pred, "--pred-col", "answer",
+                         "--answers", "secondary", "--bootstrap", 0)
+    a = report["answers"]
+    assert a["prompt"] == "secondary" and a["labels"] == 35
+    # Annoyed (Annoyance), Worry, Fury are not on the secondary list but are known: mapped, marked
+    assert a["off_list"] == {"Annoyance": 1, "Worry": 1, "Fury": 1} and a["unparsed"] == {
+        "Appreciation": 1, "Yes": 1}
+    assert a["statuses"] == {"ok": 3, "off-list": 3, "unparsed": 2}
+    assert "3 answer(s) name a known emotion the secondary prompt does not list" in r.err
+    ids = [str(i) for i in range(1, 9)]
+    expected = {"1": "Anger", "2": "Love", "3": "Fear", "4": "Love", "5": "Surprise", "8": "Anger"}
+    g, _ = expected_matrices()
+    p = np.array([[expected.get(i) == e for e in BASIC] for i in ids])
+    check_against_sklearn(report, g, p)
+    paper, _ = run_json(cli, "emotions", "--gold", gold, "--pred", pred, "--pred-col", "answer",
+                        "--answers", "secondary", "--mapping", "paper", "--bootstrap", 0)
+    assert paper["answers"]["unparsed"] == {"Appreciation": 1, "Yes": 1, "Worry": 1}
+    assert paper["mapping"]["name"] == "paper"

@@ -8,7 +8,7 @@ from emocause.errors import UsageError
 from emocause.emotions.grounding import ground
 from emocause.emotions.taxonomy import LABEL_SETS
 
-FAMILIES = {"basic": 6, "goemotions": 27, "secondary": 29, "all-levels": 135}
+FAMILIES = {"basic": 6, "goemotions": 27, "secondary": 35, "all-levels": 140}
 
 
 @pytest.mark.parametrize("name,n", FAMILIES.items())
@@ -43,7 +43,7 @@ def test_user_template_file_without_header(tmp_path: Path):
     assert t.task == "span" and t.name == "mine"
     g = tmp_path / "label.txt"
     g.write_text("Label this: {text}")
-    assert prompts.load(str(g)).task == "label" and len(prompts.load(str(g)).labels) == 135
+    assert prompts.load(str(g)).task == "label" and len(prompts.load(str(g)).labels) == 140
 
 
 def test_bad_prompt_names_and_files():
@@ -57,10 +57,12 @@ def test_bad_prompt_names_and_files():
     ("all-levels", "Annoyance", "Annoyance", "Anger"),
     ("all-levels", "worry.", "Worry", "Fear"),
     ("all-levels", "Neutral", "Neutral", "Neutral"),
-    ("all-levels", "Gratitude", "Unparsed", "Unparsed"),
+    # a known name the prompt did not list maps anyway, as the paper did (issue 15; was Unparsed)
+    ("all-levels", "Gratitude", "Gratitude", "Love"),
     ("basic", "Sadness", "Sadness", "Sadness"),
-    ("basic", "Frustration", "Unparsed", "Unparsed"),
-    ("goemotions", "Admiration", "Admiration", "Love"),
+    ("basic", "Frustration", "Frustration", "Anger"),
+    ("basic", "Appreciation", "Unparsed", "Unparsed"),
+    ("goemotions", "Admiration", "Admiration", "Joy"),   # the gold data's guide (issue 15; was Love)
     ("goemotions", "curiosity", "Curiosity", "Surprise"),
     ("secondary", "Exasperation", "Exasperation", "Anger"),
     ("secondary", "Nervousness!", "Nervousness", "Fear"),
@@ -95,3 +97,16 @@ def test_grounding_exact_normalized_fuzzy_and_none():
     assert not ground("completely different words about cats", text).grounded
     assert not ground("", text).grounded
     assert LABEL_SETS["basic"]
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_prompts_show_prints_the_prompt_as_the_model_receives_it(cli, name):
+    r = cli("prompts", "show", name, "--platform", "jira")
+    assert r.code == 0, r.err
+    listed = ", ".join(LABEL_SETS[name])
+    assert f"Emotions: {listed}." in r.out and '"""{text}"""' in r.out      # the list filled in, a placeholder
+    assert "You are a JIRA user" in r.out and "arouses in you" in r.out      # the paper's reader stance
+    assert "write Neutral" in r.out and "exactly one word" in r.out           # its answer rules
+    assert "{emotions}" not in r.out and "{platform}" not in r.out and "# sha256: " in r.out
+    src = cli("prompts", "show", name, "--source")
+    assert "{emotions}" in src.out and "# task: label" in src.out

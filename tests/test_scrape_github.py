@@ -240,6 +240,7 @@ def test_primary_rate_limit_waits_for_reset_with_countdown(gh_dir, tmp_path):
     """The quota runs out mid-walk: the client waits (on a fake clock) instead of failing."""
     from emocause.sources import github as G
     from emocause.sources.records import Window
+    from emocause.sources.session import drain
     from emocause.sources.store import RecordStore
 
     with FakeGitHub(rate_limit=3).generate(gh_dir, issues=10, comments=600) as server:
@@ -254,7 +255,9 @@ def test_primary_rate_limit_waits_for_reset_with_countdown(gh_dir, tmp_path):
         client = G.GitHubClient(server.api, sleep=sleep, clock=lambda: now[0],
                                 on_wait=lambda reason, left: ticks.append((reason, left)))
         store = RecordStore(tmp_path / "state.sqlite")
-        stats = G.RepoScraper(client, store, REPO, Window(), ["issue-comments"]).run()
+        source = G.GitHubSource(client, REPO, Window(), ["issue-comments"])
+        drain(source, store)
+        stats = source.stats
         assert store.count() == 600
     assert client.stats.rate_limit_waits == 2  # 7 pages with 3 requests an hour
     # it waited *before* the request that would fail: no 403 was spent
@@ -425,3 +428,198 @@ def test_bots_and_ghosts_are_marked(gh_dir):
     rc = json.loads((gh_dir / "github_request_pull_request_1_comments").read_text())[1]
     reply = from_review_comment({**rc, "in_reply_to_id": 1}, REPO)
     assert reply["in_reply_to"] == "github:review_comment:1" and reply["is_pull_request"] is True
+
+
+# ----------------------------------------------------------------------------- issue 10
+
+def _history(gh_dir, **kw) -> FakeGitHub:
+    """23 issue comments created 2005-2018, then all edited on one day of 2018 (a migration)."""
+    from datetime import datetime, timedelta, timezone
+
+    server = FakeGitHub().generate(gh_dir, issues=3, comments=23,
+                                   start=datetime(2003, 5, 1, tzinfo=timezone.utc),
+                                   step=timedelta(days=210), **kw)
+    server.touch_all("2018-06-01T12:00:00Z")
+    return server
+
+
+def test_past_window_keeps_comments_edited_after_it(cli, gh_dir, tmp_path):
+    """Defect 1: the window is on created_at; edits after --until must not hide a comment."""
+    out = tmp_path / "past.csv"
+    with _history(gh_dir) as server:
+        created = sorted(c["created_at"] for c in server.issue_comments.values())
+        want = {f"github:issue_comment:{i}" for i, c in server.issue_comments.items()
+                if "2005-01-01" <= c["created_at"] < "2013-01-01"}
+        r = scrape(cli, server, out, "--since", "2005-01-01", "--until", "2012-12-31",
+                   "--include", "issue-comments", "--per-page", "7")
+        assert r.code == 0, r.err
+        first = [q["query"] for q in server.requests]
+        n = server.count()
+        # a rerun asks only for what changed since the walk began: nothing
+        assert scrape(cli, server, out, "--since", "2005-01-01", "--until", "2012-12-31",
+                      "--include", "issue-comments", "--per-page", "7").code == 0
+        rerun = [q["query"] for q in server.requests[n:]]
+        # an in-window comment edited later is picked up by the next run
+        server.edit_comment(500_001, "Edited much later", "2030-01-01T00:00:00Z")
+        assert scrape(cli, server, out, "--since", "2005-01-01", "--until", "2012-12-31",
+                      "--include", "issue-comments", "--per-page", "7").code == 0
+    assert created[0] < "2006" and created[-1] > "2017"
+    df = read(out)
+    assert len(want) == 14 and set(df["id"]) == want  # before the fix: 6 of them
+    manifest = json.loads(out.with_name("past.csv.manifest.json").read_text())
+    assert manifest["complete"] is True and manifest["walks"] == {"issue-comments": "created"}
+    assert all(q["sort"] == "created" and q["per_page"] == "7" for q in first)
+    assert first[0]["since"] == "2005-01-01T00:00:00Z"
+    assert len(first) == 3  # 14 in the window at 7 a page, and the page that passes --until
+    # since = when the last walk began (the server's clock) less five minutes
+    recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 900))
+    assert len(rerun) == 1 and rerun[0]["since"] > recent
+    assert df.set_index("id").loc["github:issue_comment:500001", "body"] == "Edited much later"
+
+
+def test_window_ending_now_keeps_the_request_budget(cli, gh_dir, tmp_path):
+    with FakeGitHub().generate(gh_dir, issues=10, comments=990) as server:
+        r = scrape(cli, server, tmp_path / "now.csv", "--include", "issue-comments",
+                   "--since", "2023-01-01")
+        assert r.code == 0, r.err
+        assert server.count() == 10  # ceil(990 / 99): about 10 requests per 1,000 comments
+        assert all(q["query"]["sort"] == "updated" for q in server.requests)
+
+
+def test_2012_pull_request_shape_and_reviews(cli, gh_dir, tmp_path):
+    """Defect 2: plain issues with "pull_request": {"html_url": null, ...} are not pull requests."""
+    out = tmp_path / "old.csv"
+    with FakeGitHub().generate(gh_dir, issues=9, comments=12, old_format=True) as server:
+        plain = [i for i in server.issues.values() if i["pull_request"]["html_url"] is None]
+        assert len(plain) == 6
+        server.inject(404, path="/pulls/3/reviews")  # one real pull request gone: skip, go on
+        r = scrape(cli, server, out, "--include", "issues,issue-comments,reviews")
+        assert r.code == 0, r.err
+        asked = sorted(int(q["path"].split("/")[-2]) for q in server.requests
+                       if q["path"].endswith("/reviews"))
+        assert asked == [3, 6, 9]  # only the pull requests; before the fix, all nine
+        manifest = json.loads(out.with_name("old.csv.manifest.json").read_text())
+        assert manifest["skipped"] == {"pull request gone (HTTP 404)": 1}
+        assert manifest["complete"] is True and "skipped: pull request gone (HTTP 404)" in r.err
+        n = server.count("/reviews")
+        assert scrape(cli, server, out, "--include", "issues,issue-comments,reviews").code == 0
+        assert server.count("/reviews") - n == 1  # the skipped one is asked again, nothing else
+    df = read(out).set_index("id")
+    flags = {int(i.split(":")[-1]) - 1000: v for i, v in df["is_pull_request"].items()
+             if i.startswith("github:issue:")}
+    assert flags == {n: str(n % 3 == 0) for n in range(1, 10)}
+    comments = df[df["kind"] == "issue_comment"]
+    assert set(comments[comments["is_pull_request"] == "True"]["thread"]) == {"3", "6", "9"}
+
+
+def test_reviews_with_bad_or_missing_times_are_counted(cli, gh_dir, tmp_path):
+    """Defect 3: a review whose submitted_at does not parse is counted, not silently dropped."""
+    out = tmp_path / "rv.csv"
+    with FakeGitHub().load_perceval(gh_dir) as server:
+        good = server.reviews[1][0]
+        server.reviews[1] += [dict(good, id=9001, submitted_at="yesterday"),
+                              dict(good, id=9002, submitted_at=1454316624),
+                              dict(good, id=9003, submitted_at=None, state="PENDING")]
+        r = scrape(cli, server, out, "--include", "issues,reviews")
+        assert r.code == 0, r.err
+    manifest = json.loads(out.with_name("rv.csv.manifest.json").read_text())
+    assert manifest["skipped"] == {"submitted_at is not a timestamp": 2,
+                                   "pending review (no submitted_at)": 1}
+    assert "skipped: submitted_at" in r.err
+    assert "github:review:9001" not in set(read(out)["id"])
+
+
+@pytest.mark.parametrize("page, reasons", [
+    (["a", 3], {"not an object": 2}),
+    ([{}], {"no id": 1}),
+    ([{"id": 7, "created_at": 1454316624, "updated_at": "2016-02-01T08:00:00Z"}],
+     {"created_at is not a timestamp": 1}),
+    ([{"id": 8, "created_at": "2016-02-01T08:00:00Z", "body": {"x": 1}}], {"body is not text": 1}),
+    ([{"id": 9, "created_at": "2016-02-01T08:00:00Z", "user": "ghost", "html_url": 5}], {}),
+])
+def test_malformed_items_are_skipped_and_counted(cli, gh_dir, tmp_path, page, reasons):
+    """Issue 16 item 15: never a traceback; each item skipped for its reason."""
+    out = tmp_path / "m.csv"
+    with FakeGitHub().load_perceval(gh_dir) as server:
+        server.inject(200, path="/issues/comments", body=page)
+        r = scrape(cli, server, out)
+    assert r.code == 0, r.err
+    assert "Traceback" not in r.err
+    manifest = json.loads(out.with_name("m.csv.manifest.json").read_text())
+    assert manifest["skipped"] == reasons
+    ids = set(read(out)["id"])
+    assert ("github:issue_comment:9" in ids) == (not reasons)
+
+
+def test_machine_accounts_are_bots_unless_opted_out(cli, gh_dir, tmp_path):
+    from emocause.sources.records import from_issue_comment, is_bot_user
+
+    item = json.loads((gh_dir / "github_issue_comments_1").read_text())[0]
+    for login, bot in [("k8s-ci-robot", True), ("jenkins-bot", True), ("bot", True),
+                       ("release_bot", True), ("abbot", False), ("botanist", False),
+                       ("zhquan_example", False)]:
+        assert is_bot_user({"login": login, "type": "User"}) is bot, login
+        assert is_bot_user({"login": login, "type": "User"}, heuristic=False) is False
+    assert from_issue_comment({**item, "user": {"login": "ci-bot", "type": "User"}}, REPO)["is_bot"]
+    with FakeGitHub().load_perceval(gh_dir) as server:
+        for c in server.issue_comments.values():
+            c["user"] = dict(c["user"], login="deploy-bot")
+        assert scrape(cli, server, tmp_path / "a.csv", "--include", "issue-comments").code == 0
+        assert scrape(cli, server, tmp_path / "b.csv", "--include", "issue-comments",
+                      "--no-bot-heuristic").code == 0
+    assert set(read(tmp_path / "a.csv")["is_bot"]) == {"True"}
+    assert set(read(tmp_path / "b.csv")["is_bot"]) == {"False"}
+    assert json.loads((tmp_path / "b.csv.manifest.json").read_text())["parameters"][
+        "bot_heuristic"] is False
+
+
+def test_email_reply_attribution_is_dropped(gh_dir):
+    """Defect 13, on the shape the labeled dataset itself holds (a reply sent by e-mail)."""
+    from emocause.sources.records import from_issue_comment
+
+    item = json.loads((gh_dir / "github_issue_comments_1").read_text())[0]
+    body = ("Unbelievable how TS devs are stubborn on this.\n\nOn Tue, Sep 14, 2021, 11:33 Daniel "
+            "Kuschny ***@***.***> wrote:\n\n> Closed #123 via #456.\n>\n> —\n> You are receiving "
+            "this because you were mentioned.\n")
+    rec = from_issue_comment({**item, "body": body}, REPO)
+    assert rec["text"] == "Unbelievable how TS devs are stubborn on this.\n\n[BLOCK QUOTE]."
+    trailing = from_issue_comment({**item, "body": "Thanks!\n\nOn Mon, Jan 4, 2021 at 10:00 AM "
+                                                    "Jane <notifications@github.com>\nwrote:\n"}, REPO)
+    assert trailing["text"] == "Thanks!"
+
+
+@pytest.mark.parametrize("spec", ["../x", "./.", "a/..", "../../etc", "a/b/c", ".."])
+def test_path_like_repo_specs_send_nothing(cli, gh_dir, tmp_path, spec):
+    """Issue 16 item 11: OWNER/REPO is checked against GitHub's rules before any request."""
+    with FakeGitHub().load_perceval(gh_dir) as server:
+        r = cli("scrape", "github", spec, "--out", tmp_path / "o.csv", "--api-url", server.api)
+        assert server.count() == 0
+    one_line_error(r)
+    assert "expected OWNER/REPO" in r.err
+    assert not (tmp_path / "o.csv.state.sqlite").exists()
+
+
+def test_library_scrape_github_writes_only_when_given_out(gh_dir, tmp_path, monkeypatch):
+    from emocause.sources.api import scrape_github
+
+    monkeypatch.chdir(tmp_path)
+    with FakeGitHub().load_perceval(gh_dir) as server:
+        res = scrape_github(REPO, api_url=server.api, include=["issues", "issue-comments"])
+        assert list(tmp_path.iterdir()) == []  # nothing written without out
+        assert res.complete and len(res.frame) == 5 and res.counts["requests"] == 2
+        assert res.manifest["project"] == REPO and res.manifest["command"] == "scrape github"
+        again = scrape_github(REPO, api_url=server.api, include="issues,issue-comments",
+                              out=tmp_path / "lib.parquet", since="2016-01-01")
+    assert again.out == tmp_path / "lib.parquet" and again.out.exists()
+    assert (tmp_path / "lib.parquet.manifest.json").exists()
+    assert list(again.frame.columns) == list(res.frame.columns)
+
+
+def test_empty_result_keeps_every_column(cli, gh_dir, tmp_path):
+    from emocause.sources.records import COLUMNS
+
+    out = tmp_path / "empty.csv"
+    with FakeGitHub().load_perceval(gh_dir) as server:
+        r = scrape(cli, server, out, "--since", "2020-01-01", "--until", "2020-12-31")
+    assert r.code == 0, r.err
+    assert out.read_text().splitlines() == [",".join(COLUMNS)]

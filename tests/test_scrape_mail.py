@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.policy import compat32
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ import pytest
 from emocause.sources.preprocess import preprocess
 from emocause.sources import mail as M
 from emocause.sources.records import parse_window, thread_roots
+from tests.fakes.github import QuietServer
 
 NOV = "CACRHdMaObu7Dc0FWTWEesvRCzUNDG=7oA7KFqAgtOs_UKjb3Og"
 APRIL_ROOT = "mail:1460624816.5581.114.camel@example.com"
@@ -181,9 +182,12 @@ def test_thread_roots_follow_in_reply_to(perceval_dir):
     roots = thread_roots(recs)
     nov = [r["id"] for r in recs[:4]]
     # The first November message's own id (@mail.gmail.com) differs from the one its replies
-    # cite (@example.com): the replies group under the cited, unarchived root.
+    # cite (@example.com).  A reference to a message not in the archive never joins threads by
+    # itself (issue 10, defect 7): the first reply, citing only that unknown id, falls back to its
+    # subject and joins the first message, and the others follow their In-Reply-To chain.
     assert roots[nov[0]] == nov[0]
-    assert {roots[i] for i in nov[1:]} == {f"mail:{NOV}@example.com"}
+    assert {roots[i] for i in nov[1:]} == {nov[0]}
+    assert f"mail:{NOV}@example.com" not in set(roots.values())
     assert {roots[r["id"]] for r in recs[4:]} == {APRIL_ROOT}
 
 
@@ -351,7 +355,7 @@ class Archive:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()

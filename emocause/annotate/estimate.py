@@ -4,7 +4,8 @@ Tokens are counted with ``tiktoken`` for the model's encoding.  tiktoken
 downloads its encoding files on first use; offline, without a cached copy,
 the estimate falls back to characters / 4 and says so.
 Prices are USD per million tokens, as published by OpenAI (2026 list prices;
-check before budgeting).  Output tokens are bounded by each prompt's
+check before budgeting).  The Batch API (``--batch``) costs half the list price
+for input and output (:data:`BATCH_DISCOUNT`).  Output tokens are bounded by each prompt's
 ``max_tokens``, so the cost is an upper bound for them.
 """
 
@@ -27,6 +28,10 @@ PRICES: dict[str, tuple[float, float]] = {
     "gpt-5-mini": (0.25, 2.0),
     "gpt-5-nano": (0.05, 0.4),
 }
+
+
+#: Share of the list price the OpenAI Batch API charges.
+BATCH_DISCOUNT = 0.5
 
 
 def price(model: str) -> tuple[float, float] | None:
@@ -53,8 +58,10 @@ def count_tokens(texts: Iterable[str], model: str) -> tuple[int, bool]:
         return sum((len(t) + 3) // 4 for t in texts), False
 
 
-def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+def cost(model: str, prompt_tokens: int, completion_tokens: int, batch: bool = False) -> float | None:
+    """USD for the tokens at list price (``batch``: at the Batch API's price); None if unknown."""
     p = price(model)
     if p is None:
         return None
-    return prompt_tokens / 1e6 * p[0] + completion_tokens / 1e6 * p[1]
+    usd = prompt_tokens / 1e6 * p[0] + completion_tokens / 1e6 * p[1]
+    return usd * BATCH_DISCOUNT if batch else usd

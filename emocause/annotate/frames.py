@@ -8,18 +8,19 @@ I/O, manifests and the summary live in the CLI layer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from emocause.emotions.answers import parse_label, parse_span
+from emocause.emotions.answers import parse_answer, parse_span, row_emotion
 from emocause.backends.base import Backend, Request, Response
 from emocause.annotate.cache import Cache
 from emocause.emotions.grounding import ground
 from emocause.annotate.runner import RunStats, run_requests, truncate
 from emocause.annotate.prompts import Template
 from emocause.tables import as_text
-from emocause.emotions.taxonomy import NEUTRAL, UNPARSED, to_basic
+from emocause.emotions.taxonomy import NEUTRAL, UNPARSED, EmotionMapping
 
 
 @dataclass
@@ -28,13 +29,29 @@ class Prepared:
 
     requests: list[Request | None]
     texts: list[str]
+    #: Rows the gate kept from the model.
+    gated: list[int] = field(default_factory=list)
+
+    def answers(self, responses: list[Response | None]) -> list[Response | None]:
+        """``responses`` with the gated rows marked :data:`GATED`."""
+        for i in self.gated:
+            responses[i] = GATED
+        return responses
+
+
+#: The answer of a row the gate kept from the LLM (``--gate``; status ``gated``).
+GATED = Response(None, error="gated: the gate model scored it unemotional")
 
 
 def build_requests(texts: Sequence[str], template: Template, platform: str, max_chars: int,
-                   stats: RunStats, emotions: Sequence[str | None] | None = None) -> Prepared:
-    """One request per row; empty rows (or rows with no emotion, for causes) become ``None``."""
+                   stats: RunStats, emotions: Sequence[str | None] | None = None,
+                   gate: Any = None) -> Prepared:
+    """One request per row; empty rows (or rows with no emotion, for causes) become ``None``,
+    and so do rows a ``gate`` (:class:`emocause.annotate.gate.Gate`) keeps from the model."""
     requests: list[Request | None] = []
     used: list[str] = []
+    passes = gate.passes([t.strip() for t in texts]) if gate is not None else None
+    gated: list[int] = []
     for i, raw in enumerate(texts):
         text = raw.strip()
         emotion = emotions[i] if emotions is not None else template.meta.get("emotion")
@@ -43,27 +60,38 @@ def build_requests(texts: Sequence[str], template: Template, platform: str, max_
             used.append(text)
             stats.skipped += 1
             continue
+        if passes is not None and not passes[i]:
+            requests.append(None)
+            used.append(text)
+            gated.append(i)
+            stats.gated += 1
+            continue
         text, cut = truncate(text, max_chars)
         stats.truncated += int(cut)
         requests.append(Request(prompt=template.render(text, platform, emotion), text=text,
                                 task=template.task, labels=template.labels, emotion=emotion,
                                 max_tokens=template.max_tokens))
         used.append(text)
-    return Prepared(requests, used)
+    return Prepared(requests, used, gated)
 
 
 def _status(resp: Response | None, unparsed: bool = False) -> str:
     if resp is None:
         return "skipped"
+    if resp is GATED:
+        return "gated"
     if not resp.ok:
         return f"failed: {resp.error}"
     return "unparsed" if unparsed else "ok"
 
 
 def label_columns(responses: Sequence[Response | None], template: Template,
-                  stats: RunStats) -> dict[str, list[object]]:
-    """``emotion_raw``, ``emotion_label`` (as answered, matched), ``emotion``, ``emotion_status``,
-    and any extra columns the backend answered with (``Response.extra``)."""
+                  stats: RunStats, mapping: str | EmotionMapping | None = None) -> dict[str, list[object]]:
+    """``emotion_raw``, ``emotion_label`` (as answered, matched), ``emotion``, ``emotion_status``.
+
+    ``emotion_status`` is ``ok``, ``off-list`` (a known emotion the prompt did not
+    offer, mapped anyway), ``unparsed``, ``skipped`` or ``failed: ...``.
+    """
     raw_col: list[object] = []
     label_col: list[object] = []
     basic_col: list[object] = []
@@ -73,21 +101,15 @@ def label_columns(responses: Sequence[Response | None], template: Template,
         if resp is None or not resp.ok:
             raw_col.append(None)
             label_col.append(None)
-            basic_col.append(None)
+            basic_col.append(NEUTRAL if resp is GATED else None)  # the gate's verdict: no emotion
             status_col.append(_status(resp))
             continue
-        label, basic = parse_label(resp.text, template.labels)
-        if template.task == "yesno":  # "Yes" means the prompt's target emotion
-            if label == "Yes":
-                label, basic = (target or "Yes"), (to_basic(target) or "Yes")
-            elif label == "No":
-                label, basic = NEUTRAL, NEUTRAL
-        unparsed = basic == UNPARSED
-        stats.unparsed += int(unparsed)
+        answer = parse_answer(resp.text, template.labels, mapping, template.task, target)
+        stats.unparsed += int(answer.basic == UNPARSED)
         raw_col.append(resp.text)
-        label_col.append(label)
-        basic_col.append(basic)
-        status_col.append(_status(resp, unparsed))
+        label_col.append(answer.label)
+        basic_col.append(answer.basic)
+        status_col.append(answer.status)
     columns: dict[str, list[object]] = {"emotion_raw": raw_col, "emotion_label": label_col,
                                         "emotion": basic_col, "emotion_status": status_col}
     # Columns a backend adds beside the answer (multi-label backends: emotions, emotion_scores).
@@ -135,28 +157,29 @@ def attach(df: pd.DataFrame, columns: dict[str, list[object]]) -> pd.DataFrame:
 
 def classify_frame(df: pd.DataFrame, text_col: str, template: Template, backend: Backend,
                    cache: Cache | None, platform: str, max_chars: int,
-                   stats: RunStats) -> pd.DataFrame:
+                   stats: RunStats, mapping: str | EmotionMapping | None = None,
+                   progress: Any = None, gate: Any = None) -> pd.DataFrame:
     texts = [as_text(v) for v in df[text_col].tolist()]
     stats.rows += len(texts)
-    prep = build_requests(texts, template, platform, max_chars, stats)
-    responses = run_requests(backend, prep.requests, cache, stats, "classify")
-    return attach(df, label_columns(responses, template, stats))
+    prep = build_requests(texts, template, platform, max_chars, stats, gate=gate)
+    responses = prep.answers(run_requests(backend, prep.requests, cache, stats, "classify", progress))
+    return attach(df, label_columns(responses, template, stats, mapping))
 
 
-def row_emotions(df: pd.DataFrame, emotion: str | None, emotion_col: str | None) -> list[str | None]:
-    """The emotion each row's cause is asked for; no-emotion values give ``None`` (row skipped)."""
+def row_emotions(df: pd.DataFrame, emotion: str | None, emotion_col: str | None,
+                 mapping: str | EmotionMapping | None = None) -> list[str | None]:
+    """The emotion each row's cause is asked for; ``None`` (row skipped) for no-emotion values
+    and for names the mapping rejects."""
     if emotion:
         return [emotion] * len(df)
-    values = [as_text(v).strip() for v in df[emotion_col].tolist()]  # type: ignore[index]
-    return [v if v and v not in (NEUTRAL, UNPARSED, "Hallucination", "None", "No", "0") else None
-            for v in values]
+    return [row_emotion(as_text(v), mapping) for v in df[emotion_col].tolist()]  # type: ignore[index]
 
 
 def causes_frame(df: pd.DataFrame, text_col: str, emotions: list[str | None], template: Template,
                  backend: Backend, cache: Cache | None, platform: str, max_chars: int,
-                 stats: RunStats) -> pd.DataFrame:
+                 stats: RunStats, progress: Any = None, gate: Any = None) -> pd.DataFrame:
     texts = [as_text(v) for v in df[text_col].tolist()]
     stats.rows += len(texts)
-    prep = build_requests(texts, template, platform, max_chars, stats, emotions)
-    responses = run_requests(backend, prep.requests, cache, stats, "causes")
+    prep = build_requests(texts, template, platform, max_chars, stats, emotions, gate)
+    responses = prep.answers(run_requests(backend, prep.requests, cache, stats, "causes", progress))
     return attach(df, span_columns(responses, prep.texts, stats))

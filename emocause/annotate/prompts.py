@@ -74,6 +74,10 @@ class Template:
         }
         return _VAR.sub(lambda m: values[m.group(1)], self.body)
 
+    def preview(self, platform: str = "github", emotion: str | None = None) -> str:
+        """The prompt as a model receives it, with ``{text}`` (and ``{emotion}``) left as placeholders."""
+        return self.render("{text}", platform, emotion or ("{emotion}" if self.task == "span" else None))
+
 
 def platform_names(platform: str) -> tuple[str, str]:
     """(display name, item noun) for a platform key; unknown keys are used verbatim."""

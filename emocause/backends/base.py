@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from emocause.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Request:
@@ -47,6 +49,8 @@ class Response:
     error: str | None = None
     seconds: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
+    #: Identity of the endpoint that answered (remote backends), part of the cache key.
+    endpoint: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -65,6 +69,8 @@ class Backend(ABC):
     cacheable: bool = True
     #: Whether ``Request.prompt`` matters (false for embedding/trained: no prompt is sent).
     uses_prompt: bool = True
+    #: Whether :meth:`submit` starts work that a later :meth:`generate` collects (the Batch API).
+    submits_ahead: bool = False
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -83,6 +89,28 @@ class Backend(ABC):
         """The parts of a request, besides the prompt, that determine its answer."""
         return {"max_tokens": request.max_tokens}
 
+    def cache_scopes(self) -> tuple[str, ...]:
+        """Endpoint identities whose cached answers this backend may serve (remote backends).
+
+        Empty for local backends: their keys carry no endpoint.  A remote backend's answer is
+        stored under the endpoint in its :attr:`Response.endpoint` (else the first scope).
+        """
+        return ()
+
+    def bind_run(self, state: Any = None, progress: Any = None) -> None:
+        """Receive the run's durable state store (the cache database) and its progress bar.
+
+        Called by the runner before :meth:`generate`; backends whose jobs outlive a process
+        (the OpenAI Batch API) keep their job ids in ``state``.  The default ignores both.
+        """
+
+    def submit(self, requests: Sequence[Request]) -> None:
+        """Start answering ``requests`` without waiting (only where :attr:`submits_ahead`).
+
+        A streamed run calls it for every chunk before answering any, so jobs that take
+        hours (OpenAI batches) all run at once; :meth:`generate` then collects the answers.
+        """
+
     @abstractmethod
     def generate(self, requests: Sequence[Request], on_result: OnResult) -> None:
         """Answer every request, calling ``on_result(i, response)`` once per request.
@@ -93,3 +121,26 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release resources (HTTP connections, GPU memory)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}:{self.model}>"
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def prompt(self, prompt: str, max_tokens: int = 256) -> Response:
+        """One free-form prompt, answered at once (a notebook convenience; runs skip the cache).
+
+        Only backends that read prompts (``uses_prompt``) can answer free text; the
+        structured ones answer emocause's own requests through ``emocause.classify``.
+        """
+        if not self.uses_prompt:
+            raise UsageError(f"the {self.name} backend answers structured requests, not free-form "
+                             f"prompts; use emocause.classify or emocause.extract_causes")
+        answers: list[Response] = []
+        self.generate([Request(prompt=prompt, text=prompt, task="label", max_tokens=max_tokens)],
+                      lambda _i, resp: answers.append(resp))
+        return answers[0]

@@ -22,7 +22,7 @@ Coverage:
 * every other label a prompt may list or a ``causes`` run may ask about falls
   back to its basic emotion's description through
   :func:`emocause.emotions.taxonomy.to_basic` (``Annoyance`` -> Anger, ``Gratitude`` ->
-  Joy, ``Nervousness`` -> Fear, ...); a name the taxonomy does not know is
+  Love, ``Nervousness`` -> Fear, ...); a name the taxonomy does not know is
   described by the name itself;
 * in a prompt's label list every name is scored by its basic emotion's
   description (:func:`label_description`), so ``basic``, ``secondary``,

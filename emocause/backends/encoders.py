@@ -103,6 +103,9 @@ def quiet_transformers() -> None:
 @lru_cache(maxsize=4)
 def load_model(name: str | None = None, device: str | None = None) -> Any:
     """A ``SentenceTransformer``; one clear error line when it cannot be found."""
+    from emocause.extras import require
+
+    require("local", "sentence embeddings")
     path = resolve_model_path(name)
     try:
         from sentence_transformers import SentenceTransformer

@@ -52,26 +52,30 @@ def fetch_cmd(
     checksum is not downloaded again.
     """
     from emocause.evaluate import datasets
+    from emocause.files import check_writable
     from emocause.manifest import write_manifest
     from emocause.progress import bar, summary
+    from emocause.urls import redact_url
 
     chosen = datasets.resolve(names)
     dest = dir or datasets.default_dir()
-    base = base_url or os.environ.get(datasets.ENV_BASE_URL) or None
+    check_writable(dest, "--dir", directory=True)          # before any download
+    base = datasets.check_base_url(base_url or os.environ.get(datasets.ENV_BASE_URL) or None)
+    shown = redact_url(base) if base else None
     total = sum(d.size for d in chosen)
     with bar(f"fetch {', '.join(d.name for d in chosen)}", total) as b:
         done = datasets.fetch(chosen, dest, base, force, timeout, on_bytes=b.advance)
     for d in chosen:
         files = [f for f in done if f.dataset == d.name]
         write_manifest(dest / d.name, "datasets fetch", dataset=d.name, source=d.source,
-                       base_url=base, files=[{"name": f.path.name, "url": f.url, "sha256": f.sha256,
+                       base_url=shown, files=[{"name": f.path.name, "url": f.url, "sha256": f.sha256,
                                               "size": f.size, "status": f.status} for f in files])
     for f in done:
         typer.echo(str(f.path))
     summary(f"datasets -> {dest}", {
         "files": len(done), "downloaded": sum(f.status == "downloaded" for f in done),
         "already present (verified)": sum(f.status == "present" for f in done),
-        "bytes": sum(f.size for f in done), "source": base or "public URLs"})
+        "bytes": sum(f.size for f in done), "source": shown or "public URLs"})
 
 
 def register(app: typer.Typer) -> None:

@@ -1,18 +1,9 @@
 """``emocause report``: the paper's case study for any project, as a page to read and share.
 
-Two entry points share everything after the causes are known:
-
-* scraped records (``emocause scrape`` output, or any comment table): filter
-  by author role and time window first (so no prompt is spent on comments that
-  would be dropped), ask each comment whether it shows the emotion, extract the
-  cause from those that do (through :mod:`emocause.annotate.frames`, so every backend
-  and the shared response cache work), then cluster;
-* ``--from-causes``: a table that already has causes (the paper's
-  ``filtered_contributors.csv``, or ``emocause causes`` output).
-
-Then: embed the causes, cluster them (blocked DBSCAN or HDBSCAN), describe the
-themes, and write ``report.html``, ``report.md``, ``clusters.csv``,
-``summary.json`` and ``manifest.json`` into ``--out``.
+A thin adapter: the flags become a :class:`emocause.report.pipeline.ReportOptions`,
+:func:`emocause.report.pipeline.build_report` does the work (see docs/report.md),
+and this module prints the one-screen summary.  Exit code 3 when model requests
+failed (the report is written without those comments; a rerun retries them).
 """
 
 from __future__ import annotations
@@ -23,282 +14,48 @@ from typing import Annotated, Any, Optional
 import typer
 
 from emocause.cli import options as o
-from emocause.errors import UsageError
-
-#: Record ``source`` values -> prompt platform.
-_SOURCE_PLATFORM = {"github": "github", "mbox": "mail", "pipermail": "mail", "hyperkitty": "mail",
-                    "mail": "mail", "mailing-list": "mail", "jira": "jira",
-                    "stackoverflow": "stackoverflow"}
 
 
-def _prompts_for(emotion: str) -> tuple[str, str]:
-    """(detection prompt, cause prompt) for an emotion: the dedicated pair for Frustration."""
-    if emotion.strip().lower() == "frustration":
-        return "frustration-detect", "frustration-cause"
-    return "all-levels", "cause"
-
-
-def _matches(label: object, basic: object, emotion: str) -> bool:
-    """Whether a classify answer (label and its basic emotion) is the emotion asked about."""
-    from emocause.tables import as_text
-
-    target = emotion.strip().lower()
-    return as_text(label).strip().lower() == target or as_text(basic).strip().lower() == target
-
-
-def _platforms(df, platform: str | None) -> list[str]:  # type: ignore[no-untyped-def]
-    """The prompt platform of every row: ``--platform``, else from the ``source`` column."""
-    from emocause.tables import as_text
-
-    if platform:
-        return [platform] * len(df)
-    if "source" in df.columns:
-        return [_SOURCE_PLATFORM.get(as_text(s).strip().lower(), "github") for s in df["source"]]
-    return ["github"] * len(df)
-
-
-def _detect_and_extract(df, cols, emotion: str, platform: str | None, backend_name: str,
-                        backend_opts: dict[str, Any], cache_path: Path | None, no_cache: bool,
-                        max_chars: int):  # type: ignore[no-untyped-def]
-    """Run detection then cause extraction; returns (annotated table, selected rows, run info)."""
-    import pandas as pd
-
-    from emocause import backends
-
-    from emocause.annotate import frames as annotate
-
-    from emocause.annotate import prompts
-    from emocause.annotate.runner import RunStats
-
-    detect_name, cause_name = _prompts_for(emotion)
-    detect, extract = prompts.load(detect_name), prompts.load(cause_name)
-    store = o.open_cache(cache_path, no_cache)
-    model = backends.create(backend_name, **backend_opts)
-    detect_stats, cause_stats = RunStats(), RunStats()
-    plats = pd.Series(_platforms(df, platform), index=df.index)
-    try:
-        parts = [annotate.classify_frame(df[plats == p], cols.text, detect, model, store, p,
-                                         max_chars, detect_stats) for p in plats.unique()]
-        labelled = pd.concat(parts).loc[df.index] if parts else df.copy()
-        shows = [_matches(lab, bas, emotion) for lab, bas in
-                 zip(labelled["emotion_label"], labelled["emotion"])]
-        labelled["shows_emotion"] = shows
-        chosen = labelled[labelled["shows_emotion"]]
-        cparts = [annotate.causes_frame(chosen[plats.loc[chosen.index] == p], cols.text,
-                                        [emotion] * int((plats.loc[chosen.index] == p).sum()),
-                                        extract, model, store, p, max_chars, cause_stats)
-                  for p in plats.loc[chosen.index].unique()]
-        with_causes = pd.concat(cparts).loc[chosen.index] if cparts else chosen.copy()
-    finally:
-        model.close()
-        if store is not None:
-            store.close()
-    cause_cols = [c for c in with_causes.columns if c.startswith("cause")]
-    annotated = labelled.join(with_causes[cause_cols]) if cause_cols else labelled
-    info = {"backend": model.describe(),
-            "prompts": {"detect": {"name": detect.name, "sha256": detect.sha256},
-                        "cause": {"name": extract.name, "sha256": extract.sha256}},
-            "detect": detect_stats, "causes": cause_stats,
-            "cache": None if store is None else str(store.path)}
-    return annotated, with_causes, info
-
-
-def run(input: Path, out: Path, emotion: str, roles: str | None, since: str | None,
-        until: str | None, from_causes: bool, text_col: str | None, cause_col: str | None,
-        date_col: str | None, role_col: str | None, url_col: str | None,
-        emotion_col: str | None, repo: str | None, title: str | None, eps: float,
-        min_samples: int, min_cluster_size: int, algorithm: str, embedding_model: str | None,
-        backend: str | None, model: str | None, base_url: str | None, concurrency: int,
-        retries: int, temperature: float, device: str | None, batch_size: int,
-        platform: str | None, cache: Path | None, no_cache: bool, limit: int | None,
-        max_chars: int) -> None:
-    """The whole command; every user-fixable problem raises UsageError before work starts."""
-    import numpy as np
-
-    from emocause import config
-
-    from emocause.report import clustering
-
-    from emocause.report import render as report
-
-    from emocause import tables as tabular
-    from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL, embed, load_model
-    from emocause.files import file_sha256
-    from emocause.manifest import now, write_manifest
+def run(input: Path, out: Path, options: Any) -> None:
+    """Build the report into ``out`` and print what it did."""
     from emocause.progress import info, summary
+    from emocause.report.pipeline import build_report
 
-    started = now()
-    algorithm = algorithm.lower()
-    if algorithm not in clustering.ALGORITHMS:
-        raise UsageError(f"--algorithm must be one of {', '.join(clustering.ALGORITHMS)}, got {algorithm!r}")
-    if not 0.0 < eps < 2.0:
-        raise UsageError(f"--eps is a cosine distance between 0 and 2, got {eps}")
-    if config.resolve("device", device):
-        from emocause.backends.encoders import check_device
-
-        check_device(config.resolve("device", device))  # the one device check, before any work
-    if repo:
-        from emocause.sources.records import parse_repo
-
-        repo = parse_repo(repo, "--repo")
-    if emotion_col and not from_causes:
-        raise UsageError("--emotion-col filters a --from-causes table; scraped records are "
-                         "classified with the detection prompt instead")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a directory")
-    role_set = report.parse_roles(roles)
-    t_since = report.parse_when(since, "--since")
-    t_until = report.parse_when(until, "--until", end=True)
-    if t_since is not None and t_until is not None and t_since > t_until:
-        raise UsageError(f"--since {since} is after --until {until}")
-
-    df = tabular.read_table(input)
-    where = str(input)
-    if df.empty:
-        raise UsageError(f"{where}: the table has no rows")
-    cols = report.resolve_columns(df, where, text_col, cause_col, date_col, role_col, url_col,
-                                  need_cause=from_causes)
-    if emotion_col:
-        tabular.require_columns(df, [emotion_col], where)
-    filtered, counts = report.filter_rows(df, cols, role_set, roles is not None, t_since, t_until,
-                                          where)
-    if limit:
-        filtered = filtered.head(limit)
-    what = _dropped(counts, role_set)
-    if filtered.empty:
-        raise UsageError(f"{where}: no rows left after filtering ({what})")
-
-    run_info: dict[str, Any] = {}
-    totals = None
-    months = None
-    if from_causes:
-        if emotion_col:
-            from emocause.emotions.taxonomy import to_basic
-
-            keep = [_matches(v, to_basic(tabular.as_text(v)), emotion) for v in filtered[emotion_col]]
-            counts["other_emotions"] = len(keep) - sum(keep)
-            filtered = filtered[keep]
-        counts["comments"] = len(filtered)
-        cause_values = filtered[cols.cause].tolist()
-        source = filtered
-    else:
-        if cols.text is None:  # pragma: no cover - resolve_columns requires it here
-            raise UsageError(f"{where}: no text column")
-        name, opts = o.backend_options(backend, model, base_url, concurrency, temperature, device,
-                                       batch_size, embedding_model, retries)
-        annotated, source, run_info = _detect_and_extract(
-            filtered, cols, emotion, platform, name, opts, cache, no_cache, max_chars)
-        out.mkdir(parents=True, exist_ok=True)
-        tabular.write_table(annotated, out / "annotations.csv")
-        counts["comments"] = len(filtered)
-        counts["emotion_comments"] = len(source)
-        cause_values = source["cause"].tolist() if "cause" in source.columns else []
-        if cols.date:
-            totals = report.month_counts(report.parse_dates(filtered[cols.date]))
-            months = report.month_counts(report.parse_dates(source[cols.date]))
-    frame = report.cause_frame(source, cols, cause_values, repo)
-    empty = frame["cause"] == ""
-    counts["empty_causes"] = int(empty.sum())
-    frame = frame[~empty].reset_index(drop=True)
-    if run_info:
-        what += f", {counts['emotion_comments']} showing {emotion.lower()}"
-        failed = run_info["detect"].failed + run_info["causes"].failed
-        if failed:
-            what += f", {failed} model requests failed (rerun to retry them)"
-    if counts["empty_causes"]:
-        what += f"; {counts['empty_causes']} without a cause"
-    report.check_enough(len(frame), min_samples, min_cluster_size, what)
-
-    # Embed each distinct cause once (same model resolution as the embedding backend).
-    embedding_model = config.resolve("embedding_model", embedding_model)
-    texts = frame["cause"].tolist()
-    distinct = list(dict.fromkeys(texts))
-    st_model = load_model(embedding_model, config.resolve("device", device))
-    vectors = embed(distinct, st_model, batch_size=64, description="embed causes")
-    index = {t: i for i, t in enumerate(distinct)}
-    X = vectors[np.fromiter((index[t] for t in texts), dtype=np.intp, count=len(texts))]
-    result = clustering.cluster(X, algorithm, eps, min_samples, min_cluster_size,
-                                description="cluster")
-
-    emb_name = embedding_model or DEFAULT_EMBEDDING_MODEL
-    parameters: dict[str, Any] = {
-        "input": str(input), "from_causes": from_causes, "emotion": emotion,
-        "roles": list(role_set) if role_set and not counts.get("roles_note") else None,
-        "since": None if t_since is None else t_since.isoformat(),
-        "until": None if t_until is None else t_until.isoformat(),
-        "algorithm": algorithm, **({"eps": eps} if algorithm == "dbscan" else {}),
-        "min_samples": min_samples, "min_cluster_size": min_cluster_size,
-        "embedding_model": emb_name, "limit": limit, "repo": repo,
-        "columns": {k: v for k, v in cols.as_dict().items() if v},
-    }
-    if run_info:
-        parameters.update({"backend": f"{run_info['backend']['backend']}:{run_info['backend']['model']}",
-                           "detect_prompt": run_info["prompts"]["detect"]["name"],
-                           "cause_prompt": run_info["prompts"]["cause"]["name"],
-                           "platform": platform or "from the source column",
-                           "max_chars": max_chars})
-    doc_title = title or repo or _project(source, cols) or input.stem
-    rep = report.build(frame, X, result, min_cluster_size, doc_title, emotion, counts, parameters,
-                       totals=totals, months=months)
-    paths = report.write_outputs(rep, out)
-
-    manifest = write_manifest(
-        out, "report", parameters=parameters,
-        clustering={"algorithm": result.algorithm, **result.params, "seconds": result.seconds,
-                    "unique_vectors": result.n_unique},
-        embedding={"model": emb_name, "dimension": int(X.shape[1]), "distinct_causes": len(distinct)},
-        **({"backend": run_info["backend"], "prompts": run_info["prompts"],
-            "runs": {"detect": run_info["detect"].as_dict(), "causes": run_info["causes"].as_dict()},
-            "cache": run_info["cache"]} if run_info else {}),
-        input={"path": str(input), "sha256": file_sha256(input), "rows": len(df)},
-        counts=rep.counts, outputs=sorted(paths) + (["annotations.csv"] if run_info else []),
-        started=started, finished=now())
-
-    rows: dict[str, Any] = {"input rows": len(df)}
+    result = build_report(input, out, options)
+    rep, counts, runs = result.report, result.counts, result.runs
+    rows: dict[str, Any] = {"input rows": counts["rows"]}
     for key, label in (("bots", "bots dropped"), ("other_roles", "other roles dropped"),
                        ("outside_window", "outside the window"), ("undated", "undated dropped"),
                        ("other_emotions", "other emotions dropped")):
         if counts.get(key):
             rows[label] = counts[key]
     rows["comments"] = counts["comments"]
-    if run_info:
-        d, c = run_info["detect"], run_info["causes"]
-        rows[f"showing {emotion.lower()}"] = counts["emotion_comments"]
+    if "detect" in runs:
+        d, c = runs["detect"], runs["causes"]
+        rows[f"showing {options.emotion.lower()}"] = counts["emotion_comments"]
         rows["prompts sent / cached"] = f"{d.sent + c.sent:,} / {d.cached + c.cached:,}"
         if d.failed or c.failed:
             rows["failed (rerun to retry)"] = d.failed + c.failed
-    rows.update({"causes": rep.n_causes, "distinct causes": len(distinct),
-                 "themes": len(rep.themes), "causes in a theme": rep.n_clustered,
-                 "noise": rep.counts["noise"], "clustering seconds": result.seconds})
-    summary(f"report: {doc_title} -> {out}", rows)
+    if "labels" in runs:
+        rows["theme names asked / cached"] = f"{runs['labels']['sent']:,} / {runs['labels']['cached']:,}"
+    emb = result.manifest["embedding"]
+    rows.update({"causes": rep.n_causes, "distinct causes": emb["distinct_causes"],
+                 "embedded / from cache": f"{emb['embedded']:,} / {emb['cached']:,}",
+                 "themes": len(rep.themes),
+                 "causes in a theme": f"{rep.n_clustered:,} ({100 * rep.coverage:.0f}%)",
+                 "other": rep.n_other, "clustering seconds": counts["cluster_seconds"]})
+    summary(f"report: {rep.title} -> {out}", rows)
     if counts.get("roles_note"):
         info(counts["roles_note"])
     for t in rep.themes[:10]:
         info(f"  {t.id:>2}. {t.label} ({t.size})")
-    info(f"open: {paths['report.html']}")
-    info(f"manifest: {manifest}")
-
-
-def _dropped(counts: dict[str, Any], roles: tuple[str, ...] | None) -> str:
-    parts = [f"{counts['rows']} rows"]
-    if counts.get("bots"):
-        parts.append(f"{counts['bots']} by bots")
-    if counts.get("other_roles"):
-        parts.append(f"{counts['other_roles']} by roles other than {','.join(roles or ())}")
-    if counts.get("outside_window"):
-        parts.append(f"{counts['outside_window']} outside --since/--until")
-    if counts.get("undated"):
-        parts.append(f"{counts['undated']} undated")
-    return ", ".join(parts)
-
-
-def _project(df, cols) -> str | None:  # type: ignore[no-untyped-def]
-    """The most common value of the project column, if any."""
-    if cols.project is None or cols.project not in df.columns:
-        return None
-    values = df[cols.project].astype(str).str.strip()
-    values = values[values != ""]
-    return str(values.mode().iloc[0]) if not values.empty else None
+    info(f"open: {result.paths['report.html']}")
+    info(f"manifest: {result.paths['manifest.json']}")
+    failed = sum(runs[k].failed for k in ("detect", "causes") if k in runs)
+    if failed:  # the report is written, but some comments are missing from it
+        info(f"{failed:,} model requests failed: those comments are not in the report; rerun to "
+             "retry them (the answers that came are cached)")
+        raise typer.Exit(3)
 
 
 def register(app: typer.Typer) -> None:
@@ -346,37 +103,72 @@ def register(app: typer.Typer) -> None:
         title: Annotated[Optional[str], typer.Option(
             "--title", help="Project name in the report (default: --repo, the project column, "
             "or the file name).", show_default=False)] = None,
+        method: Annotated[str, typer.Option(
+            "--method", help="themes: most causes in a named theme (agglomerative clustering, "
+            "then every other cause joins the nearest theme above --min-similarity); paper: the "
+            "paper's DBSCAN exactly.")] = "themes",
+        algorithm: Annotated[Optional[str], typer.Option(
+            "--algorithm", help="With --method themes: agglomerative (default), dbscan or "
+            "hdbscan before the reassignment.", show_default=False)] = None,
+        threshold: Annotated[float, typer.Option(
+            "--threshold", help="agglomerative: cosine distance at which groups stop merging "
+            "(larger: fewer, broader themes).")] = 0.65,
+        min_similarity: Annotated[float, typer.Option(
+            "--min-similarity", help="--method themes: a cause outside every theme joins the "
+            "nearest one when its cosine similarity to that theme's centre is at least this "
+            "(1: never).")] = 0.5,
         eps: Annotated[float, typer.Option(
             "--eps", help="DBSCAN: cosine distance within which causes are neighbours.")] = 0.3,
         min_samples: Annotated[int, typer.Option(
             "--min-samples", min=1, help="DBSCAN/HDBSCAN: neighbours (itself included) that "
             "make a core cause.")] = 4,
-        min_cluster_size: Annotated[int, typer.Option(
-            "--min-cluster-size", min=2, help="Causes a cluster needs to be reported as a theme "
-            "(the paper: more than 7).")] = 8,
-        algorithm: Annotated[str, typer.Option(
-            "--algorithm", help="dbscan (blocked, scales to 100k+ causes) or hdbscan.")] = "dbscan",
+        min_cluster_size: Annotated[Optional[int], typer.Option(
+            "--min-cluster-size", min=2, help="Causes a group needs to be a theme. Default: 8 "
+            "(the paper: more than 7), and with --method themes at least one in 500 causes.",
+            show_default=False)] = None,
+        labels: Annotated[str, typer.Option(
+            "--labels", help="auto: theme names written by the backend when it writes text "
+            "(openai, hf), else the most representative phrase; model; offline.")] = "auto",
+        embedding_cache: Annotated[Optional[Path], typer.Option(
+            "--embedding-cache", help="SQLite cache of cause embeddings (default: "
+            "embeddings.sqlite beside the response cache; off with --no-cache).",
+            show_default=False)] = None,
+        csv_raw: Annotated[bool, typer.Option(
+            "--csv-raw", help="Write CSV cells exactly as in the data (default: a cell starting "
+            "with = + - @ gets a leading ' so spreadsheets do not run it).")] = False,
         embedding_model: o.EmbeddingModel = None,
         backend: o.Backend = None, model: o.Model = None, base_url: o.BaseUrl = None,
-        concurrency: o.Concurrency = 8, retries: o.Retries = 6, temperature: o.Temperature = 0.0,
-        device: o.Device = None, batch_size: o.BatchSize = 16,
+        concurrency: o.Concurrency = None, retries: o.Retries = None, temperature: o.Temperature = None,
+        device: o.Device = None, batch_size: o.BatchSize = None,
         platform: Annotated[Optional[str], typer.Option(
             "--platform", help="github, stackoverflow, jira or mail (default: from each record's "
             "source, else github).", show_default=False)] = None,
         cache: o.CachePath = None, no_cache: o.NoCache = False, limit: o.Limit = None,
-        max_chars: o.MaxChars = 4000,
+        max_chars: o.MaxChars = o.MAX_CHARS,
+        encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLines = "error",
     ) -> None:
-        """Map what causes an emotion (default: Frustration) in a project, clustered into themes.
+        """Map what causes an emotion (default: Frustration) in a project, grouped into themes.
 
         From scraped records: keep the chosen roles and time window, detect the emotion,
-        extract each cause (any backend; answers cached), embed the causes, cluster them
-        (DBSCAN with cosine distance, eps 0.3, min_samples 4, themes of 8+ causes, as in the
-        paper) and describe each theme.  With --from-causes, start from a table of causes.
+        extract each cause (any backend; answers cached), embed the causes (cached), group
+        them into named themes and describe each one.  With --from-causes, start from a
+        table of causes.  --method paper reproduces the paper's DBSCAN clusters.
 
         Writes report.html (self-contained), report.md, clusters.csv, summary.json and
-        manifest.json into --out.
+        manifest.json into --out, whole or not at all.
         """
-        run(input, out, emotion, roles, since, until, from_causes, text_col, cause_col, date_col,
-            role_col, url_col, emotion_col, repo, title, eps, min_samples, min_cluster_size,
-            algorithm, embedding_model, backend, model, base_url, concurrency, retries,
-            temperature, device, batch_size, platform, cache, no_cache, limit, max_chars)
+        from emocause.report.pipeline import ReportOptions
+
+        name, opts = o.backend_options(backend, model, base_url, concurrency, temperature, device,
+                                       batch_size, embedding_model, retries)
+        with o.reading_tables(encoding, sep, bad_lines):
+            run(input, out, ReportOptions(
+                emotion=emotion, roles=roles, since=since, until=until, from_causes=from_causes,
+                text_col=text_col, cause_col=cause_col, date_col=date_col, role_col=role_col,
+                url_col=url_col, emotion_col=emotion_col, repo=repo, title=title,
+                method=method.lower(), algorithm=algorithm, eps=eps, min_samples=min_samples,
+                min_cluster_size=min_cluster_size, threshold=threshold,
+                min_similarity=min_similarity, embedding_model=embedding_model, device=device,
+                embedding_cache=embedding_cache, labels=labels.lower(), backend=name,
+                backend_options=opts, platform=platform, cache=cache, no_cache=no_cache,
+                limit=limit, max_chars=max_chars, csv_raw=csv_raw))

@@ -1,23 +1,21 @@
 """``emocause scrape github|mbox|pipermail|hyperkitty`` and ``emocause preprocess``.
 
-Every scrape command works the same way, through :class:`ScrapeSession`: the
-records go into the SQLite state beside the output (``OUT.state.sqlite``) as
-they arrive, and the output table (CSV, JSONL or Parquet, one row per record in
-the shape of ``docs/records.md``) is rewritten from that state at the end, or
-when the run stops early, so whatever was fetched is never lost and the same
-command resumes.
+Thin adapters: each command turns its flags into a call of
+:mod:`emocause.sources.api` (which runs the source through
+:func:`emocause.sources.session.run_source`: state beside the output, resumable,
+the table rewritten even when a run stops early) and prints the summary.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from emocause.cli import options as o
 from emocause.errors import UsageError
+from emocause.sources import limits as L
 
 scrape_app = typer.Typer(
     help="Fetch developer communication into one record table (resumable; see docs/scraping.md).",
@@ -35,117 +33,38 @@ Until = Annotated[Optional[str], typer.Option(
 Retries = Annotated[int, typer.Option("--retries", min=0, max=20,
                                       help="Retries per request on 5xx and timeouts (backoff with "
                                       "jitter).")]
-Timeout = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds per network operation.")]
+Timeout = Annotated[float, typer.Option("--timeout", min=0.1,
+                                        help="Seconds per network operation (connect, one read).")]
+Deadline = Annotated[float, typer.Option(
+    "--deadline", min=1.0, help="Seconds for one whole request, connect to last byte (a server that "
+    "trickles its answer is cut off and retried).")]
+MaxMessage = Annotated[int, typer.Option(
+    "--max-message-mb", min=1, help="Skip (and count) messages larger than this.")]
+MaxArchive = Annotated[int, typer.Option(
+    "--max-archive-mb", min=1, help="Stop reading a compressed archive that expands past this "
+    "(decompression bombs).")]
+MaxDownload = Annotated[int, typer.Option(
+    "--max-download-mb", min=1, help="Refuse a remote archive larger than this as sent.")]
+MaxMonths = Annotated[int, typer.Option(
+    "--max-months", min=1, help="Refuse a run that would request more monthly archives than this.")]
+Project = Annotated[Optional[str], typer.Option(
+    "--project", help="Value of the project column (default: the list name, or the first "
+    "path's name for mbox).", show_default=False)]
 
 
+def _limits(message_mb: int, archive_mb: int, download_mb: int = L.MAX_DOWNLOAD_MB) -> Any:
+    from emocause.sources.mail import MailLimits
 
-class ScrapeSession:
-    """Open the state for ``out``, and export the output from it whatever happens.
+    return MailLimits(message_mb * L.MB, archive_mb * L.MB, download_mb * L.MB)
 
-    ``with ScrapeSession(out, identity, window, command, params) as s:`` gives
-    ``s.store`` (a :class:`~emocause.sources.store.RecordStore`); call
-    ``s.finish(title, rows)`` at the end of a complete run.  If the block
-    raises (a fault after the retries, Ctrl-C), what was committed is still
-    exported, marked ``"complete": false`` in the manifest, and the error goes
-    on to the CLI's one-line handler.
-    """
 
-    def __init__(self, out: Path, identity: dict[str, Any], window: Any, command: str,
-                 params: dict[str, Any]) -> None:
-        from emocause.tables import table_format
+def _done(result: Any) -> None:
+    from emocause.progress import summary
 
-        table_format(out)  # refuse an unknown extension before any request
-        if out.exists() and out.is_dir():
-            raise UsageError(f"--out {out} is a directory; give a file name like {out}/records.csv")
-        self.out, self.identity, self.window = out, identity, window
-        self.command, self.params = command, params
-        self.store: Any = None
-        self.rows = 0
-
-    def __enter__(self) -> ScrapeSession:
-        from emocause.sources.store import open_store
-
-        self.store = open_store(self.out, self.identity)
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        from emocause.progress import info
-        from emocause.sources.store import discard_if_empty
-
-        try:
-            if exc_type is not None and self.store.count():
-                self.export(complete=False, extra={})
-                info(f"stopped early: {self.rows:,} records saved to {self.out}; rerun the same "
-                     f"command to resume")
-        finally:
-            discard_if_empty(self.store)
-
-    def export(self, complete: bool, extra: dict[str, Any]) -> Any:
-        """Rewrite the output table and its manifest from the state; return the frame."""
-        from emocause.manifest import write_manifest
-        from emocause.sources.records import to_frame
-        from emocause.tables import write_table
-
-        df = to_frame(list(self.store.records()), self.window)
-        write_table(df, self.out)
-        self.rows = len(df)
-        write_manifest(self.out, self.command, complete=complete, **self.identity,
-                       window=self.window.describe(), parameters=self.params,
-                       state=self.store.path.name, rows=len(df),
-                       rows_by_kind={str(k): int(v) for k, v in df["kind"].value_counts().items()},
-                       stored_by_kind=self.store.counts_by_kind(), **extra)
-        return df
-
-    def finish(self, title: str, rows: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
-        """Export, then print the one-screen summary (``rows`` first, then the output's counts)."""
-        from emocause.progress import summary
-
-        df = self.export(complete=True, extra=extra or {})
-        by_kind = df["kind"].value_counts()
-        summary(title, {**rows, **{f"rows: {k}": int(v) for k, v in by_kind.items()},
-                        "rows written": len(df), "output": str(self.out),
-                        "state (resume)": self.store.path.name})
-        return df
+    summary(result.title, result.summary)
 
 
 # ----------------------------------------------------------------------------- github
-
-class _GitHubDisplay:
-    """Bars per endpoint with a countdown during rate-limit waits (a line per wait when no TTY)."""
-
-    def __init__(self, board: Any) -> None:
-        self.board, self.current, self.label, self._waiting = board, None, "", ""
-        self.count = 0
-
-    def start(self, label: str) -> None:
-        self.label, self.count = label, 0
-        self.current = self.board.add(label, None)
-
-    def page(self, n_items: int, estimated_total: int | None) -> None:
-        self.count += n_items
-        if self.current is not None:
-            self.current.advance(n_items)
-            if estimated_total:
-                self.current.update(total=max(estimated_total, self.count))
-
-    def done(self) -> None:
-        if self.current is not None:
-            self.current.update(total=self.count)
-
-    def on_wait(self, reason: str, left: float) -> None:
-        from emocause.progress import info
-
-        if left <= 0:
-            self._waiting = ""
-            if self.current is not None:
-                self.current.update(description=self.label)
-            return
-        if self.board.enabled and self.current is not None:
-            self.current.update(description=f"{self.label} [yellow]{reason}: {left:,.0f} s left")
-        elif reason != self._waiting:
-            info(f"{self.label or 'github'}: {reason}: waiting {left:,.0f} s")
-        self._waiting = reason
-
 
 @scrape_app.command("github")
 def github_cmd(
@@ -163,65 +82,115 @@ def github_cmd(
     token_env: Annotated[str, typer.Option(
         "--token-env", help="Environment variable holding the token (the token itself is never "
         "a flag, so it stays out of shell history and process lists).")] = "GITHUB_TOKEN",
-    retries: Retries = 6,
-    timeout: Timeout = 30.0,
+    per_page: Annotated[int, typer.Option("--per-page", min=1, max=100,
+                                          help="Items per request (GitHub's maximum is 100).")] = 100,
+    bot_heuristic: Annotated[bool, typer.Option(
+        "--bot-heuristic/--no-bot-heuristic", help="Also mark logins with -bot, bot or robot as a "
+        "word as bots (GitHub's own rule, Apps and [bot], always applies).")] = True,
+    retries: Retries = L.RETRIES,
+    timeout: Timeout = L.GITHUB_TIMEOUT,
+    deadline: Deadline = L.GITHUB_DEADLINE,
 ) -> None:
     """Issues, pull requests, their comments and reviews of one repository, resumably.
 
-    Uses the repository-wide list endpoints (100 items a request, sorted by update
-    time, `since` on the server), so a year of a busy project costs about one
-    request per 100 comments. Rerunning the same command fetches only what changed;
-    an edited comment replaces its older version.
+    Uses the repository-wide list endpoints (100 items a request, `since` on the
+    server), so a year of a busy project costs about one request per 100 comments.
+    Rerunning the same command fetches only what changed; an edited comment
+    replaces its older version. A past window (--until before today) walks in
+    creation order, so comments edited after the window are not missed.
     """
-    from emocause.progress import board, info
-    from emocause.sources import github as G
-    from emocause.sources.records import parse_repo, parse_window
+    from emocause.sources.api import scrape_github
 
-    repo = repo.strip().strip("/")
-    repo = parse_repo(repo, "OWNER/REPO")
-    wanted = [x.strip() for x in include.split(",") if x.strip()]
-    unknown = [x for x in wanted if x not in G.INCLUDE_ALL]
-    if unknown or not wanted:
-        raise UsageError(f"--include {include!r}: unknown {', '.join(unknown) or '(empty)'}; "
-                         f"choose from {', '.join(G.INCLUDE_ALL)}")
-    if "reviews" in wanted and "issues" not in wanted:
-        wanted.insert(0, "issues")  # reviews are fetched per pull request, found in the issue list
-        info("--include reviews needs the issue list to find pull requests: adding issues")
-    window = parse_window(since, until)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
-        raise UsageError(f"--token-env {token_env!r}: expected an environment variable name")
-    token = os.environ.get(token_env, "").strip() or None
-    if token is None and token_env != "GITHUB_TOKEN":
-        raise UsageError(f"--token-env {token_env}: that environment variable is not set")
-    api = (api_url or os.environ.get("GITHUB_API_URL") or G.API_URL).rstrip("/")
-    if token is None:
-        info(f"no token in ${token_env}: unauthenticated requests (GitHub allows 60 an hour)")
-    params = {"include": wanted, "api_url": api, "per_page": G.PER_PAGE, "retries": retries,
-              "timeout": timeout, "authenticated": token is not None}
-    identity = {"source": "github", "project": repo, "api_url": api}
-    with ScrapeSession(out, identity, window, "scrape github", params) as s:
-        with board() as b, G.GitHubClient(api, token, token_name=token_env, max_retries=retries,
-                                          timeout=timeout) as client:
-            display = _GitHubDisplay(b)
-            client.waiter.on_wait = display.on_wait
-            scraper = G.RepoScraper(client, s.store, repo, window, wanted, progress=display)
-            try:
-                st = scraper.run()
-            finally:
-                s.params["requests"] = client.stats.requests
-        http = client.stats
-        s.finish(f"scrape github {repo}", {
-            "requests": http.requests, "pages": st.pages, "items received": st.fetched,
-            "new records": st.counts.new, "updated (edited since)": st.counts.updated,
-            "unchanged (already stored)": st.counts.unchanged,
-            "outside --since/--until": st.outside_window,
-            "pull requests reviewed": st.pull_requests_reviewed,
-            "reviews without text": st.empty_reviews, "retries": http.retries,
-            "rate-limit waits": http.rate_limit_waits + http.secondary_waits,
-            "seconds waited": round(http.wait_seconds, 1)},
-            extra={"http": {"requests": http.requests, "retries": http.retries,
-                            "rate_limit_waits": http.rate_limit_waits,
-                            "secondary_waits": http.secondary_waits, "errors": http.errors}})
+    _done(scrape_github(repo, out=out, since=since, until=until, include=include, api_url=api_url,
+                        token_env=token_env, per_page=per_page, retries=retries, timeout=timeout,
+                        deadline=deadline, bot_heuristic=bot_heuristic, progress=True))
+
+
+# ----------------------------------------------------------------------------- mail
+
+@scrape_app.command("mbox")
+def mbox_cmd(
+    paths: Annotated[list[Path], typer.Argument(
+        help="mbox files or folders (searched recursively); plain, .gz, .bz2 or .zip.",
+        show_default=False)],
+    out: Out,
+    project: Project = None,
+    since: Since = None,
+    until: Until = None,
+    max_message_mb: MaxMessage = L.MAX_MESSAGE_MB,
+    max_archive_mb: MaxArchive = L.MAX_ARCHIVE_MB,
+) -> None:
+    """Messages from local mbox archives, each Message-ID once.
+
+    A rerun skips files whose size and modification time are unchanged; messages
+    already stored are never duplicated.
+    """
+    from emocause.sources.api import scrape_mbox
+
+    _done(scrape_mbox(paths, out=out, project=project, since=since, until=until,
+                      limits=_limits(max_message_mb, max_archive_mb), progress=True))
+
+
+@scrape_app.command("pipermail")
+def pipermail_cmd(
+    url: Annotated[str, typer.Argument(help="The list's archive index, e.g. "
+                                       "https://mail.python.org/pipermail/python-dev/ (Apache "
+                                       "mod_mbox indexes work too).", show_default=False)],
+    out: Out,
+    project: Project = None,
+    since: Since = None,
+    until: Until = None,
+    retries: Retries = L.RETRIES,
+    timeout: Timeout = L.MAIL_TIMEOUT,
+    deadline: Deadline = L.MAIL_DEADLINE,
+    max_message_mb: MaxMessage = L.MAX_MESSAGE_MB,
+    max_archive_mb: MaxArchive = L.MAX_ARCHIVE_MB,
+    max_download_mb: MaxDownload = L.MAX_DOWNLOAD_MB,
+    max_months: MaxMonths = L.MAX_MONTHS,
+) -> None:
+    """A Pipermail (Mailman 2) archive: the index, then each monthly archive (plain or gzipped).
+
+    A rerun downloads only months not fetched yet, plus the latest month fetched
+    (it may have grown); months outside --since/--until are not downloaded. Only
+    links under the list's own URL are followed.
+    """
+    from emocause.sources.api import scrape_pipermail
+
+    _done(scrape_pipermail(url, out=out, project=project, since=since, until=until,
+                           retries=retries, timeout=timeout, deadline=deadline,
+                           limits=_limits(max_message_mb, max_archive_mb, max_download_mb),
+                           max_months=max_months, progress=True))
+
+
+@scrape_app.command("hyperkitty")
+def hyperkitty_cmd(
+    url: Annotated[str, typer.Argument(help="The list's page, e.g. https://lists.example.org/"
+                                       "hyperkitty/list/dev@lists.example.org/",
+                                       show_default=False)],
+    out: Out,
+    project: Project = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="First month to fetch, and keep messages created on or after this date "
+        "(default: 12 months before now).", show_default=False)] = None,
+    until: Until = None,
+    retries: Retries = L.RETRIES,
+    timeout: Timeout = L.MAIL_TIMEOUT,
+    deadline: Deadline = L.MAIL_DEADLINE,
+    max_message_mb: MaxMessage = L.MAX_MESSAGE_MB,
+    max_archive_mb: MaxArchive = L.MAX_ARCHIVE_MB,
+    max_download_mb: MaxDownload = L.MAX_DOWNLOAD_MB,
+    max_months: MaxMonths = L.MAX_MONTHS,
+) -> None:
+    """A HyperKitty (Mailman 3) list: one mbox export per month, --since to --until (or now).
+
+    A rerun downloads only months not fetched yet, plus the latest month fetched.
+    """
+    from emocause.sources.api import scrape_hyperkitty
+
+    _done(scrape_hyperkitty(url, out=out, project=project, since=since, until=until,
+                            retries=retries, timeout=timeout, deadline=deadline,
+                            limits=_limits(max_message_mb, max_archive_mb, max_download_mb),
+                            max_months=max_months, progress=True))
 
 
 # ----------------------------------------------------------------------------- preprocess
@@ -236,6 +205,7 @@ def preprocess_cmd(
     into: Annotated[str, typer.Option("--into", help="Column for the preprocessed text.")] = "text",
     platform: Annotated[str, typer.Option(
         "--platform", help="github, mail, or auto (mail where a `kind` column says mail).")] = "auto",
+    encoding: o.Encoding = None, sep: o.Sep = None, bad_lines: o.BadLines = "error",
 ) -> None:
     """Rewrite text the way the labeled GitHub dataset was written.
 
@@ -247,13 +217,15 @@ def preprocess_cmd(
     from emocause.manifest import write_manifest
     from emocause.sources.preprocess import KINDS, placeholder_counts, preprocess
     from emocause.progress import bar, summary
-    from emocause.tables import (TEXT_COLUMNS, as_text, pick_column, read_table, table_format,
+    from emocause.tables import (TEXT_COLUMNS, as_text, check_output, load_table, pick_column,
                                   write_table)
 
     if platform not in (*KINDS, "auto"):
         raise UsageError(f"--platform {platform!r}: choose github, mail or auto")
-    table_format(out)
-    df = read_table(input)
+    check_output(out)  # format known, folder writable: before any work
+    with o.reading_tables(encoding, sep, bad_lines):
+        loaded = load_table(input)
+    df = loaded.frame
     if text_col is None and "body" in df.columns:
         text_col = "body"
     col = pick_column(df, text_col, TEXT_COLUMNS, "text", str(input))
@@ -275,15 +247,12 @@ def preprocess_cmd(
     tokens = placeholder_counts(result)
     changed = sum(a != b for a, b in zip(raw, result))
     write_manifest(out, "preprocess", input=str(input), text_col=col, into=into, platform=platform,
-                   rows=len(df), changed=changed, placeholders=tokens)
+                   rows=len(df), changed=changed, placeholders=tokens, table=loaded.describe())
     summary(f"preprocess -> {out}", {"rows": len(df), "text column": col, "written to": into,
                                       "changed": changed, **{f"{k} placed": v for k, v in tokens.items()},
                                       "mail rows": kinds.count("mail")})
 
 
 def register(app: typer.Typer) -> None:
-    from emocause.cli import scrape_mail
-
-    scrape_mail.register(scrape_app)
     app.add_typer(scrape_app, name="scrape")
     app.command("preprocess")(preprocess_cmd)

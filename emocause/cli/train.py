@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from emocause.cli import options as o
+from emocause.cli import options
 from emocause.errors import UsageError
 
 if TYPE_CHECKING:
@@ -21,23 +21,24 @@ KIND_HELP = ("tfidf-svm (ESEM-E: word 1-2-gram TF-IDF + linear SVM), embedding-l
 
 
 def _train_linear(labeled: Path, model_out: Path, kind: str, text_col: str | None, seed: int,
-                  embedding_model: str | None, device: str | None, batch_size: int, cv: int) -> None:
-    from emocause import __version__, config
-    from emocause import tables as tabular
+                  embedding_model: str | None, device: str | None, batch_size: int | None, cv: int) -> None:
+    from emocause import __version__, config, tables
     from emocause.backends import baselines
-    from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL, embed, load_model, quiet_transformers
+    from emocause.backends.encoders import (DEFAULT_EMBEDDING_MODEL, check_device, embed, load_model,
+                                            quiet_transformers)
     from emocause.emotions.taxonomy import BASIC
-    from emocause.files import file_sha256
+    from emocause.files import check_writable, file_sha256
     from emocause.manifest import now, write_manifest
     from emocause.progress import bar, info, summary
 
     started, t0 = now(), time.perf_counter()
-    baselines.check_output_dir(model_out)  # before any work
-    df = tabular.read_table(labeled)
+    check_writable(model_out, "--model-out", directory=True)  # before any work
+    baselines.check_output_dir(model_out)
+    df = tables.read_table(labeled)
     where = str(labeled)
-    tcol = tabular.pick_column(df, text_col, tabular.TEXT_COLUMNS, "text", where)
+    tcol = tables.pick_column(df, text_col, tables.TEXT_COLUMNS, "text", where)
     labels = baselines.parse_labels(df, where)
-    texts = [tabular.as_text(v).strip() for v in df[tcol].tolist()]
+    texts = [tables.as_text(v).strip() for v in df[tcol].tolist()]
     keep = [i for i, t in enumerate(texts) if t]
     if not keep:
         raise UsageError(f"{where}: column {tcol!r} has no text to train on")
@@ -49,9 +50,10 @@ def _train_linear(labeled: Path, model_out: Path, kind: str, text_col: str | Non
     if kind == "embedding-logreg":
         emb_name = config.resolve("embedding_model", embedding_model) or DEFAULT_EMBEDDING_MODEL
         quiet_transformers()
-        st = load_model(emb_name, config.resolve("device", device))
+        st = load_model(emb_name, check_device(config.resolve("device", device)))
         features = baselines.embedding_features(
-            texts, lambda ts: embed(ts, st, batch_size=batch_size, description="embed"))
+            texts, lambda ts: embed(ts, st, batch_size=config.resolve("batch_size", batch_size, 64),
+                                    description="embed"))
     with bar(f"train {kind}", len(BASIC)) as progress:
         model = baselines.fit(texts, labels, kind, seed=seed, embedding_model=emb_name,
                               features=features, on_emotion=lambda _e: progress.advance(1))
@@ -92,7 +94,8 @@ def _train_finetune(labeled: list[Path], model_out: Path, text_col: str | None,
     from emocause.progress import bar, info, summary
 
     started = now()
-    baselines.check_output_dir(model_out)  # before any work
+    check_writable(model_out, "--model-out", directory=True)  # before any work
+    baselines.check_output_dir(model_out)
     if folds_out is not None:
         check_writable(folds_out, "--folds-out", directory=True)
     tables = [read_labeled(path, text_col) for path in labeled]
@@ -136,13 +139,13 @@ def register(app: typer.Typer) -> None:
             "--model-out", "-o", help="Directory to write the model to (created; plain JSON, "
             ".npy and safetensors files, no pickle).", show_default=False)],
         kind: Annotated[str, typer.Option("--kind", "-k", help=KIND_HELP)] = "tfidf-svm",
-        text_col: o.TextCol = None,
+        text_col: options.TextCol = None,
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the classifiers and folds.")] = 0,
         embedding_model: Annotated[Optional[str], typer.Option(
             "--embedding-model", "--base", help="embedding-logreg: the sentence-transformers model; "
             "finetune: the encoder to fine-tune (path or hub name; default all-MiniLM-L6-v2).",
             show_default=False)] = None,
-        device: o.Device = None,
+        device: options.Device = None,
         batch_size: Annotated[Optional[int], typer.Option(
             "--batch-size", min=1, help="embedding-logreg: texts per embedding batch (64); "
             "finetune: comments per training step (16).", show_default=False)] = None,
@@ -165,6 +168,7 @@ def register(app: typer.Typer) -> None:
         folds_out: Annotated[Optional[Path], typer.Option(
             "--folds-out", help="finetune: also write each cross-validation fold's model and the "
             "out-of-fold probabilities here.", show_default=False)] = None,
+        encoding: options.Encoding = None, sep: options.Sep = None, bad_lines: options.BadLines = "error",
     ) -> None:
         """Train a supervised emotion model on labelled comments.
 
@@ -183,8 +187,9 @@ def register(app: typer.Typer) -> None:
         if kind != "finetune":
             if len(labeled) != 1:
                 raise UsageError(f"--kind {kind} trains on one labelled file; got {len(labeled)}")
-            _train_linear(labeled[0], model_out, kind, text_col, seed, embedding_model, device,
-                          batch_size or 64, cv or 0)
+            with options.reading_tables(encoding, sep, bad_lines):
+                _train_linear(labeled[0], model_out, kind, text_col, seed, embedding_model, device,
+                              batch_size, cv or 0)
             return
         from emocause import config
         from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL
@@ -196,4 +201,5 @@ def register(app: typer.Typer) -> None:
                         folds=5 if cv is None else cv, neutral_share=neutral_share, seed=seed,
                         threads=threads)
         recipe.check("--kind finetune")
-        _train_finetune(labeled, model_out, text_col, recipe, device, folds_out)
+        with options.reading_tables(encoding, sep, bad_lines):
+            _train_finetune(labeled, model_out, text_col, recipe, device, folds_out)

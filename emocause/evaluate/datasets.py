@@ -9,7 +9,15 @@ SHA-256 matches; a mismatch leaves nothing behind.
 
 ``base_url`` (``--base-url`` or ``$EMOCAUSE_DATASETS_URL``) replaces every
 URL by ``BASE/FILENAME``: a flat mirror such as a directory served over HTTP
-(the tests serve ``../shared/data/paper`` from 127.0.0.1 this way).
+(the tests serve ``../shared/data/paper`` from 127.0.0.1 this way).  A mirror
+URL may carry credentials (``user:pass@``, ``?token=``): they are sent, but
+every URL that is stored, printed or put in an error goes through
+:func:`emocause.urls.redact_url` first.
+
+Sizes are known, so a server is never believed beyond them: a
+``Content-Length`` other than the file's size is refused before the body is
+read, and a body that runs past the size is cut off at the first extra chunk.
+The data directory is checked for writability before anything is downloaded.
 """
 
 from __future__ import annotations
@@ -20,10 +28,11 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from emocause.errors import UsageError
-from emocause.files import file_sha256
+from emocause.files import check_writable, file_sha256, write_error
+from emocause.urls import check_http_url, redact_url
 
 #: Environment variables: a mirror replacing the public URLs, and the default data directory.
 ENV_BASE_URL = "EMOCAUSE_DATASETS_URL"
@@ -164,9 +173,11 @@ def resolve(names: Iterable[str]) -> list[Dataset]:
 
 
 def file_url(f: RemoteFile, base_url: str | None) -> str:
-    """Where to download ``f`` from: its public URL, or ``BASE/NAME`` on a mirror."""
+    """Where to download ``f`` from: its public URL, or ``BASE/NAME`` on a mirror (its query kept)."""
     if base_url:
-        return f"{base_url.rstrip('/')}/{quote(f.name)}"
+        parts = urlsplit(base_url)
+        path = f"{parts.path.rstrip('/')}/{quote(f.name)}"
+        return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
     return f.url
 
 
@@ -187,59 +198,96 @@ class Fetched:
 
 def fetch_file(f: RemoteFile, dest: Path, base_url: str | None, client, force: bool = False,
                on_bytes: Callable[[int], None] | None = None) -> tuple[str, str]:
-    """Make ``dest/f.name`` hold the verified file; returns (status, url).
+    """Make ``dest/f.name`` hold the verified file; returns (status, url without credentials).
 
     A file already there with the right checksum is kept (``present``) unless
-    ``force``.  Network failures and checksum mismatches raise one-line
-    :class:`UsageError`s; nothing half-written is left behind.
+    ``force``.  Network failures, a server sending more than ``f.size`` bytes and
+    checksum mismatches raise one-line :class:`UsageError`s; nothing
+    half-written is left behind.
     """
     import httpx
 
     target = dest / f.name
     url = file_url(f, base_url)
+    shown = redact_url(url)
     if target.is_file() and not force and file_sha256(target) == f.sha256:
         if on_bytes:
             on_bytes(f.size)
-        return "present", url
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=dest)
+        return "present", shown
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=dest)
+    except OSError as exc:
+        raise write_error(target, exc) from None
     tmp = Path(tmp_name)
     h = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out:
             with client.stream("GET", url) as resp:
                 if resp.status_code != 200:
-                    raise UsageError(f"cannot download {f.name}: HTTP {resp.status_code} from {url}")
+                    raise UsageError(f"cannot download {f.name}: HTTP {resp.status_code} from {shown}")
+                announced = resp.headers.get("Content-Length")
+                if (announced is not None and announced.strip().isdigit() and int(announced) != f.size
+                        and "Content-Encoding" not in resp.headers):
+                    raise UsageError(f"cannot download {f.name}: {shown} announces {int(announced):,} bytes, "
+                                     f"the file has {f.size:,}; nothing was saved")
+                received = 0
                 for chunk in resp.iter_bytes(1 << 16):
+                    received += len(chunk)
+                    if received > f.size:
+                        raise UsageError(f"cannot download {f.name}: {shown} sent more than the file's "
+                                         f"{f.size:,} bytes; stopped, nothing was saved")
                     out.write(chunk)
                     h.update(chunk)
                     if on_bytes:
                         on_bytes(len(chunk))
         digest = h.hexdigest()
         if digest != f.sha256:
-            raise UsageError(f"checksum mismatch for {f.name} from {url}: expected sha256 {f.sha256}, "
+            raise UsageError(f"checksum mismatch for {f.name} from {shown}: expected sha256 {f.sha256}, "
                              f"got {digest}; the file was not saved")
         os.replace(tmp, target)
     except httpx.TimeoutException as exc:
-        raise UsageError(f"cannot download {f.name}: timed out reaching {urlsplit(url).netloc} "
+        raise UsageError(f"cannot download {f.name}: timed out reaching {_host(url)} "
                          f"({_one_line(exc)}); retry, or use a mirror with --base-url / ${ENV_BASE_URL}") from None
-    except httpx.TransportError as exc:
-        raise UsageError(f"cannot download {f.name}: cannot reach {urlsplit(url).netloc} ({_one_line(exc)}); "
+    except (httpx.TransportError, httpx.DecodingError) as exc:
+        raise UsageError(f"cannot download {f.name}: cannot reach {_host(url)} ({redact_url(_one_line(exc))}); "
                          f"are you offline? use a mirror with --base-url / ${ENV_BASE_URL}") from None
+    except OSError as exc:
+        raise write_error(target, exc) from None
     finally:
         if tmp.exists():
             tmp.unlink()
-    return "downloaded", url
+    return "downloaded", shown
+
+
+def _host(url: str) -> str:
+    """host[:port] of a URL, never its credentials."""
+    return urlsplit(redact_url(url)).netloc
+
+
+def check_base_url(base_url: str | None) -> str | None:
+    """A usable mirror URL (http or https, a host, a valid port), or one line saying why not."""
+    if not base_url:
+        return None
+    return check_http_url(base_url, "--base-url", "http://127.0.0.1:8000/data/")
 
 
 def fetch(datasets: Iterable[Dataset], dest: Path, base_url: str | None = None, force: bool = False,
           timeout: float = 60.0, on_bytes: Callable[[int], None] | None = None) -> list[Fetched]:
-    """Download and verify every file of ``datasets`` into ``dest``."""
+    """Download and verify every file of ``datasets`` into ``dest``.
+
+    ``dest`` and ``base_url`` are checked before anything is downloaded.
+    """
     import httpx
 
-    dest.mkdir(parents=True, exist_ok=True)
+    base_url = check_base_url(base_url)
+    check_writable(dest, "--dir", directory=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(dest, exc) from None
     out: list[Fetched] = []
     with httpx.Client(follow_redirects=True, timeout=timeout,
-                      headers={"User-Agent": "emocause-datasets"}) as client:
+                      headers={"User-Agent": "emocause-datasets", "Accept-Encoding": "identity"}) as client:
         for ds in datasets:
             for f in ds.files:
                 status, url = fetch_file(f, dest, base_url, client, force, on_bytes)

@@ -7,11 +7,14 @@ Three label formats are understood, on either side:
   column mapped to an emotion with ``COLUMN=Emotion`` (``label=Anger`` for the
   JIRA files);
 * **one label column**: ``Joy``, ``Annoyance``, ``gratitude``, ``Neutral``...;
-* **comma-separated labels** in that column: ``Surprise, Love`` (also ``;`` or ``|``).
+* **comma-separated labels** in that column: ``Surprise, Love`` (also ``;`` or ``|``);
+* **raw model answers** in that column, parsed exactly as ``classify`` parses
+  them when the prompt family that produced them is named (``answers=``).
 
-Label names are mapped to the six basic emotions through :mod:`emocause.emotions.taxonomy`
-(any Shaver level, GoEmotions category, or adjective form: "Annoyance" and
-"annoyed" count as Anger).  ``Neutral``, ``Unparsed``, ``Hallucination``,
+Label names are mapped to the six basic emotions by a named mapping of
+:mod:`emocause.emotions.taxonomy` (any name of the paper's lists, or a form of
+one: "Annoyance" and "annoyed" count as Anger); parsing lives in
+:mod:`emocause.emotions.answers`.  ``Neutral``, ``Unparsed``, ``Hallucination``,
 ``None`` and empty cells mean "no emotion".  A name the taxonomy does not know
 also counts as no emotion, and is reported, so a typo never passes silently.
 
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from emocause.emotions import answers as parsing
 from emocause.emotions import taxonomy
 from emocause.errors import UsageError
 from emocause.tables import ID_COLUMNS, as_text, require_columns
@@ -41,7 +45,6 @@ LABEL_COLUMNS = ("emotion", "emotions", "Emotion", "Emotions", "label", "labels"
                  "prediction", "pred", "predicted", "Prediction")
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f", ""}
-_NO_EMOTION_LOWER = {x.lower() for x in taxonomy.NO_EMOTION}
 _BASIC_LOWER = {b.lower(): b for b in taxonomy.BASIC}
 
 
@@ -81,8 +84,20 @@ def _binary_value(value: object) -> bool | None:
     return None
 
 
+def _binary_map(series: pd.Series) -> dict[object, bool | None]:
+    """Each distinct cell of a column -> its 0/1 reading (a column has few distinct values)."""
+    return {v: _binary_value(v) for v in pd.unique(series.to_numpy(dtype=object))}
+
+
 def _is_binary_column(series: pd.Series) -> bool:
-    return all(_binary_value(v) is not None for v in series.tolist())
+    return all(b is not None for b in _binary_map(series).values())
+
+
+def _binary_column(series: pd.Series) -> np.ndarray:
+    """A 0/1-like column as bools (cells that are not 0/1 read as False; checked elsewhere)."""
+    m = _binary_map(series)
+    return np.fromiter((bool(m[v] if v in m else _binary_value(v)) for v in series.to_numpy(dtype=object)),
+                       dtype=bool, count=len(series))
 
 
 def parse_spec(df: pd.DataFrame, explicit: str | None, where: str, side: str) -> LabelSpec:
@@ -150,6 +165,8 @@ def parse_spec(df: pd.DataFrame, explicit: str | None, where: str, side: str) ->
 
 def _check_binary(df: pd.DataFrame, spec: LabelSpec, where: str) -> None:
     for col, _ in spec.columns:
+        if _is_binary_column(df[col]):
+            continue
         for i, v in enumerate(df[col].tolist()):
             if _binary_value(v) is None:
                 raise UsageError(f"{where}: column {col!r} should hold 0/1 values, found {as_text(v)!r} "
@@ -158,49 +175,64 @@ def _check_binary(df: pd.DataFrame, spec: LabelSpec, where: str) -> None:
 
 @dataclass
 class LabelMatrix:
-    """Labels as an ``(n, len(emotions))`` bool matrix, plus names that mapped to nothing."""
+    """Labels as an ``(n, len(emotions))`` bool matrix, plus names that mapped to nothing.
+
+    For raw answers, ``statuses`` counts ok / off-list / unparsed answers (Neutral
+    counts as ok), ``off_list`` the known names the prompt did not offer and
+    ``unparsed`` the answers that named no known emotion.
+    """
 
     matrix: np.ndarray
     emotions: tuple[str, ...]
     unrecognised: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
+    off_list: Counter = field(default_factory=Counter)
+    unparsed: Counter = field(default_factory=Counter)
 
 
-def cell_emotions(value: object) -> tuple[set[str], list[str]]:
-    """Basic emotions named in one label cell, and the parts the taxonomy did not recognise."""
-    found: set[str] = set()
-    unknown: list[str] = []
-    for part in taxonomy.split_labels(as_text(value)):
-        basic = taxonomy.to_basic(part)
-        if basic:
-            found.add(basic)
-            continue
-        key = part.strip().strip(".!").strip().lower()
-        if key in _NO_EMOTION_LOWER:
-            continue
-        if taxonomy.match_label(part, tuple(taxonomy.TO_BASIC), allow_neutral=True) == taxonomy.NEUTRAL:
-            continue
-        unknown.append(part)
-    return found, unknown
+def label_matrix(df: pd.DataFrame, spec: LabelSpec, emotions: Sequence[str],
+                 mapping: str | taxonomy.EmotionMapping | None = None,
+                 answers: Sequence[str] | None = None) -> LabelMatrix:
+    """Read ``df``'s labels as a bool matrix over ``emotions`` (others are ignored).
 
-
-def label_matrix(df: pd.DataFrame, spec: LabelSpec, emotions: Sequence[str]) -> LabelMatrix:
-    """Read ``df``'s labels as a bool matrix over ``emotions`` (others are ignored)."""
+    ``answers``: the label list of the prompt whose raw answers the column holds;
+    each cell is then one answer, parsed as ``classify`` does.
+    """
     emotions = tuple(emotions)
     out = np.zeros((len(df), len(emotions)), dtype=bool)
-    unknown: Counter = Counter()
+    lm = LabelMatrix(out, emotions)
     if spec.kind == "binary":
         for col, emo in spec.columns:
             if emo in emotions:
-                out[:, emotions.index(emo)] = [bool(_binary_value(v)) for v in df[col].tolist()]
-        return LabelMatrix(out, emotions, unknown)
+                out[:, emotions.index(emo)] = _binary_column(df[col])
+        return lm
     col = spec.columns[0][0]
+    column = {e: j for j, e in enumerate(emotions)}
+    seen: dict[str, tuple[list[int], str, str, list[str]]] = {}   # cells repeat: parse each once
     for i, value in enumerate(df[col].tolist()):
-        found, bad = cell_emotions(value)
-        unknown.update(bad)
-        for emo in found:
-            if emo in emotions:
-                out[i, emotions.index(emo)] = True
-    return LabelMatrix(out, emotions, unknown)
+        text = as_text(value)
+        parsed = seen.get(text)
+        if parsed is None:
+            if answers is not None:
+                a = parsing.parse_answer(text, answers, mapping)
+                key = a.label if a.status == parsing.OFF_LIST else (
+                    text.strip() if a.label == taxonomy.UNPARSED else a.label)
+                found, status, bad = ({a.basic} if a.basic in taxonomy.BASIC else set()), a.status, []
+            else:
+                found, bad = parsing.cell_emotions(text, mapping)
+                status, key = "", ""
+            parsed = seen[text] = ([column[e] for e in found if e in column], status, key, bad)
+        hits, status, key, bad = parsed
+        out[i, hits] = True
+        if answers is not None:
+            lm.statuses[status] += 1
+            if status == parsing.OFF_LIST:
+                lm.off_list[key] += 1
+            elif status == parsing.UNPARSED_STATUS:
+                lm.unparsed[key] += 1
+        elif bad:
+            lm.unrecognised.update(bad)
+    return lm
 
 
 def normalize_id(value: object) -> str:
@@ -211,6 +243,13 @@ def normalize_id(value: object) -> str:
     if re.fullmatch(r"-?\d+\.0+", text):
         text = text.split(".")[0]
     return text
+
+
+def normalize_ids(series: pd.Series) -> list[str]:
+    """:func:`normalize_id` of every cell of a column (integer columns in one step)."""
+    if pd.api.types.is_integer_dtype(series.dtype) and not series.hasnans:
+        return series.astype("int64").astype(str).tolist()
+    return [normalize_id(v) for v in series.tolist()]
 
 
 @dataclass
@@ -298,8 +337,8 @@ def join_rows(gold: pd.DataFrame, pred: pd.DataFrame, id_col: str | None,
         pid = next((c for c in ID_COLUMNS if c in pred.columns), None)
     n_gold, n_pred = len(gold), len(pred)
     if gid and pid:
-        gold_ids = [normalize_id(v) for v in gold[gid].tolist()]
-        pred_ids = [normalize_id(v) for v in pred[pid].tolist()]
+        gold_ids = normalize_ids(gold[gid])
+        pred_ids = normalize_ids(pred[pid])
         g_first, g_dup, g_empty = _first_positions(gold_ids)
         p_first, p_dup, p_empty = _first_positions(pred_ids)
         common = [k for k in g_first if k in p_first]

@@ -21,18 +21,24 @@ multiplicities times a ``(n, k)`` matrix of per-row counts gives all the
 resampled counts in one matrix product, so 1,000 resamples of 400 rows take
 milliseconds.  All resamples for one evaluation share one multiplicity matrix,
 so intervals of different metrics (and the paired comparison of two systems)
-are computed on the same resampled data sets.
+are computed on the same resampled data sets.  :class:`Resamples` draws that
+matrix in chunks of at most :data:`CHUNK_ELEMENTS` cells, so memory stays
+bounded for a million rows, and at most :data:`MAX_RESAMPLES` resamples are drawn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 #: Default confidence level of the intervals.
 LEVEL = 0.95
+#: The most bootstrap resamples one evaluation may draw (each is a pass over every row).
+MAX_RESAMPLES = 100_000
+#: Cells of the multiplicity matrix held at once (32 MiB of float64).
+CHUNK_ELEMENTS = 1 << 22
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -99,20 +105,52 @@ def multilabel_scores(y_true: np.ndarray, y_pred: np.ndarray,
     }
 
 
+class Resamples:
+    """``n_boot`` bootstrap resamples of ``n`` rows as a lazy ``(n_boot, n)`` multiplicity matrix.
+
+    ``resamples @ x`` (``x``: ``(n,)`` or ``(n, k)``) gives the statistic sums of every
+    resample, computed chunk by chunk; the draws equal :func:`resample_weights`' exactly.
+    """
+
+    def __init__(self, n: int, n_boot: int, seed: int) -> None:
+        if n <= 0:
+            raise ValueError("cannot bootstrap an empty sample")
+        if n_boot <= 0:
+            raise ValueError("n_boot must be positive")
+        if n_boot > MAX_RESAMPLES:
+            raise ValueError(f"at most {MAX_RESAMPLES} resamples, not {n_boot}")
+        self.n, self.n_boot, self.seed = int(n), int(n_boot), int(seed)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n_boot, self.n
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The multiplicity matrix, a block of whole resamples at a time."""
+        rng = np.random.default_rng(self.seed)
+        step = max(1, CHUNK_ELEMENTS // self.n)
+        for start in range(0, self.n_boot, step):
+            b = min(step, self.n_boot - start)
+            idx = rng.integers(0, self.n, size=(b, self.n))
+            flat = (idx + (np.arange(b, dtype=np.int64) * self.n)[:, None]).ravel()
+            yield np.bincount(flat, minlength=b * self.n).reshape(b, self.n).astype(np.float64)
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return np.concatenate([w @ x for w in self.chunks()], axis=0)
+
+
+Weights = np.ndarray | Resamples
+
+
 def resample_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
     """A ``(n_boot, n)`` matrix: how often each row is drawn in each bootstrap resample.
 
     Row ``b`` is the histogram of ``n`` indices drawn uniformly with replacement
     by ``numpy.random.default_rng(seed)``, so a seed fixes every interval.
+    (:class:`Resamples` is the same matrix drawn lazily.)
     """
-    if n <= 0:
-        raise ValueError("cannot bootstrap an empty sample")
-    if n_boot <= 0:
-        raise ValueError("n_boot must be positive")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    flat = (idx + (np.arange(n_boot, dtype=np.int64) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    return np.concatenate(list(Resamples(n, n_boot, seed).chunks()), axis=0)
 
 
 def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> np.ndarray:
@@ -126,7 +164,7 @@ def _pair(ci: np.ndarray, *index: int) -> list[float]:
 
 
 def multilabel_intervals(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str],
-                         weights: np.ndarray, level: float = LEVEL) -> dict[str, object]:
+                         weights: Weights, level: float = LEVEL) -> dict[str, object]:
     """Bootstrap percentile intervals for everything :func:`multilabel_scores` reports.
 
     ``weights`` comes from :func:`resample_weights` (shared across calls so
@@ -144,7 +182,7 @@ def multilabel_intervals(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequenc
     }
 
 
-def macro_f1_resamples(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def macro_f1_resamples(y_true: np.ndarray, y_pred: np.ndarray, weights: Weights) -> np.ndarray:
     """Macro-F1 on every bootstrap resample: shape ``(B,)``."""
     n_labels = np.asarray(y_true).shape[1]
     return _scores_from_counts(weights @ row_counts(y_true, y_pred), n_labels)["macro_f1"]
@@ -186,7 +224,7 @@ def paired_bootstrap(stat_a: float, stat_b: float, boot_a: np.ndarray, boot_b: n
 
 
 def paired_macro_f1(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
-                    weights: np.ndarray, level: float = LEVEL) -> PairedTest:
+                    weights: Weights, level: float = LEVEL) -> PairedTest:
     """Is system B's macro-F1 different from system A's on the same gold rows?"""
     labels = [str(i) for i in range(np.asarray(y_true).shape[1])]
     a = multilabel_scores(y_true, pred_a, labels)["macro"]["f1"]
@@ -195,21 +233,20 @@ def paired_macro_f1(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
                             macro_f1_resamples(y_true, pred_b, weights), level)
 
 
-def mean_intervals(values: Mapping[str, np.ndarray], weights: np.ndarray,
+def mean_intervals(values: Mapping[str, np.ndarray], weights: Weights,
                    level: float = LEVEL) -> dict[str, list[float]]:
     """Percentile intervals of the means of per-row values (one ``(n,)`` array per name)."""
-    total = weights.sum(1)
-    out: dict[str, list[float]] = {}
-    for name, v in values.items():
-        means = (weights @ np.asarray(v, dtype=float)) / total
-        out[name] = _pair(percentile_interval(means, level))
-    return out
+    names = list(values)
+    cols = [np.ones(weights.shape[1])] + [np.asarray(values[k], dtype=float) for k in names]
+    sums = weights @ np.column_stack(cols)                 # one pass over the resamples
+    means = sums[:, 1:] / sums[:, :1]
+    return {name: _pair(percentile_interval(means[:, j], level)) for j, name in enumerate(names)}
 
 
-def ratio_interval(num: np.ndarray, den: np.ndarray, weights: np.ndarray,
+def ratio_interval(num: np.ndarray, den: np.ndarray, weights: Weights,
                    level: float = LEVEL) -> list[float] | None:
     """Interval of ``sum(num) / sum(den)`` over resamples (None when den is all zero)."""
     if not np.any(den):
         return None
-    ratios = _safe_div(weights @ np.asarray(num, float), weights @ np.asarray(den, float))
-    return _pair(percentile_interval(ratios, level))
+    sums = weights @ np.column_stack([np.asarray(num, float), np.asarray(den, float)])
+    return _pair(percentile_interval(_safe_div(sums[:, 0], sums[:, 1]), level))

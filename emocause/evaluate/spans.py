@@ -240,7 +240,7 @@ def evaluate_spans(golds: Sequence[str], preds: Sequence[str], mode: str = "word
             "share": float(grounded.sum() / spans) if spans else None, "spans": spans,
             "by_kind": {k: int(counted.get(k, 0)) for k in ("exact", "normalized", "fuzzy", "none")}}
     if n_boot > 0:
-        w = metrics.resample_weights(n, n_boot, seed)
+        w = metrics.Resamples(n, n_boot, seed)
         per_row = {f"bleu{k}": bleu_rows[:, j] for j, k in enumerate(ORDERS)}
         per_row.update(token_f1=f1, exact_match=em, gold_words=gold_words, pred_words=pred_words)
         iv = metrics.mean_intervals(per_row, w, level)

@@ -1,5 +1,15 @@
 """Clustering cause embeddings without ever building an n x n matrix.
 
+Two ways to turn causes into themes (``emocause report --method``):
+
+* ``themes`` (the default): average-linkage agglomerative clustering with
+  cosine distance (:func:`agglomerative_cosine`), then every cause outside a
+  theme joins the nearest theme when it is similar enough to that theme's
+  centre (:func:`assign_themes`), and large themes are split into sub-themes
+  (:func:`split_large`).  Most causes land in a named theme; the rest are
+  explicitly "other".
+* ``paper``: the paper's DBSCAN, below, exactly as the paper ran it.
+
 The paper clusters its causes with DBSCAN on a precomputed pairwise cosine
 distance matrix.  That is fine for a thousand causes and impossible for a
 project's whole history: the matrix for 100,000 causes is 40 GB of float32.
@@ -49,7 +59,20 @@ from emocause.errors import UsageError
 DEFAULT_EPS = 0.3
 DEFAULT_MIN_SAMPLES = 4
 DEFAULT_MIN_CLUSTER_SIZE = 8  # "clusters with more than 7 members"
-ALGORITHMS = ("dbscan", "hdbscan")
+ALGORITHMS = ("agglomerative", "dbscan", "hdbscan")
+#: ``--method themes``: average-linkage merging stops at this cosine distance (mean pairwise
+#: similarity 0.35 between the two groups), and a cause outside every theme joins the nearest
+#: theme whose centre it is at least this similar to (see docs/report.md for how they were set).
+DEFAULT_THRESHOLD = 0.65
+DEFAULT_MIN_SIMILARITY = 0.5
+#: Large themes are split again, more tightly, into sub-themes.
+SUBTHEME_THRESHOLD = 0.5
+#: With --method themes, the smallest theme grows with the number of causes (one in 500 causes,
+#: at least DEFAULT_MIN_CLUSTER_SIZE), so 100,000 causes make a readable number of themes.
+AUTO_MIN_SHARE = 1 / 500
+#: Distinct causes clustered exactly; beyond this, k-means micro-clusters are merged instead,
+#: so the pairwise matrix never exceeds MAX_POINTS x MAX_POINTS (64 MB of float32).
+MAX_POINTS = 4000
 
 # Cap on (row, column) index pairs materialised at once while folding edges.
 _MAX_PAIRS = 2_000_000
@@ -300,10 +323,68 @@ def hdbscan_cosine(X: np.ndarray, min_cluster_size: int = DEFAULT_MIN_CLUSTER_SI
     return _renumber(keys, np.ones(n))
 
 
+def agglomerative_cosine(X: np.ndarray, threshold: float = DEFAULT_THRESHOLD,
+                         max_points: int = MAX_POINTS, seed: int = 0,
+                         dedup: tuple[np.ndarray, np.ndarray] | None = None,
+                         description: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Average-linkage clusters with cosine distance, cut at ``threshold``; labels by size
+(``-1``: a cause left alone, too far from its k-means micro-cluster).
+
+    scikit-learn's :class:`~sklearn.cluster.AgglomerativeClustering` needs the
+    pairwise distances of its points, so it is given at most ``max_points``
+    points: the distinct causes when there are few enough, else the centres of
+    ``max_points`` k-means micro-clusters (:class:`~sklearn.cluster.MiniBatchKMeans`,
+    seeded), each cause taking its micro-cluster's label.  Memory is
+    O(n + max_points^2) whatever n is.
+    """
+    from sklearn.cluster import AgglomerativeClustering, MiniBatchKMeans
+
+    from emocause.progress import bar
+
+    if not 0.0 < threshold < 2.0:
+        raise UsageError(f"--threshold must be a cosine distance between 0 and 2, got {threshold}")
+    X = normalise(X)
+    n = len(X)
+    info: dict[str, Any] = {"points": 0, "micro_clusters": None}
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), info
+    first, inverse = dedup if dedup is not None else unique_rows(X)
+    U = X[first]
+    w = np.bincount(inverse, minlength=len(first)).astype(np.float64)
+    with bar(f"{description or 'cluster'}: agglomerative", 2) as progress:
+        if len(U) > max_points:
+            # Random initial centres: k-means++ would take minutes to place thousands of them,
+            # and these micro-clusters only need to be small, not optimal.
+            km = MiniBatchKMeans(n_clusters=max_points, random_state=seed, n_init=1, init="random",
+                                 batch_size=max(4096, 2 * max_points), max_no_improvement=5)
+            assign = km.fit_predict(U, sample_weight=w)
+            used, assign = np.unique(assign, return_inverse=True)
+            points = normalise(km.cluster_centers_[used])
+            info["micro_clusters"] = int(len(used))
+            # k-means puts every cause somewhere; one farther than ``threshold`` from its
+            # micro-cluster's centre would have stayed alone, so it stays alone here too.
+            far = np.einsum("ij,ij->i", U, points[assign]) < 1.0 - threshold
+        else:
+            points, assign = U, np.arange(len(U))
+            far = np.zeros(len(U), dtype=bool)
+        progress.advance(1)
+        info["points"] = int(len(points))
+        if len(points) < 2:
+            keys = np.zeros(len(points), dtype=np.int64)
+        else:
+            keys = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                           distance_threshold=threshold).fit_predict(points)
+        progress.advance(1)
+    info["alone"] = int(far.sum())
+    labels_u = _renumber(np.where(far, -1, keys[assign]).astype(np.int64), w)
+    return labels_u[inverse], info
+
+
 def cluster(X: np.ndarray, algorithm: str = "dbscan", eps: float = DEFAULT_EPS,
             min_samples: int = DEFAULT_MIN_SAMPLES,
             min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE, memory_mb: float = 256,
-            description: str | None = "cluster") -> Clustering:
+            description: str | None = "cluster", threshold: float = DEFAULT_THRESHOLD,
+            max_points: int = MAX_POINTS) -> Clustering:
     """Cluster normalised embeddings with the chosen algorithm; timing and parameters included."""
     algorithm = algorithm.lower()
     if algorithm not in ALGORITHMS:
@@ -317,6 +398,12 @@ def cluster(X: np.ndarray, algorithm: str = "dbscan", eps: float = DEFAULT_EPS,
                                      description=description, dedup=dedup)
         params = {"eps": eps, "metric": "cosine", "min_samples": min_samples,
                   "euclidean_eps": math.sqrt(2 * eps), "memory_mb": memory_mb}
+    elif algorithm == "agglomerative":
+        labels, extra = agglomerative_cosine(X, threshold, max_points=max_points, dedup=dedup,
+                                             description=description)
+        core = None
+        params = {"linkage": "average", "metric": "cosine", "threshold": threshold,
+                  "max_points": max_points, **extra}
     else:
         labels = hdbscan_cosine(X, min_cluster_size, min_samples, description=description)
         core = None
@@ -343,3 +430,129 @@ def reported(labels: np.ndarray, min_cluster_size: int) -> np.ndarray:
     member = labels >= 0
     out[member] = ids[labels[member]]
     return out
+
+
+def centres(X: np.ndarray, ids: np.ndarray, which: list[int]) -> np.ndarray:
+    """The normalised mean vector of every group in ``which`` (rows of ``X`` with that id)."""
+    out = np.zeros((len(which), X.shape[1]), dtype=np.float32)
+    for k, g in enumerate(which):
+        c = X[ids == g].mean(axis=0)
+        norm = float(np.linalg.norm(c))
+        out[k] = c / norm if norm > 0 else c
+    return out
+
+
+def assign_themes(X: np.ndarray, labels: np.ndarray, min_cluster_size: int,
+                  min_similarity: float | None = None,
+                  block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """(theme ids ``1..K`` by final size, ``-1`` "other"; which causes were reassigned).
+
+    Themes are the clusters with at least ``min_cluster_size`` causes.  With
+    ``min_similarity``, every other cause (noise, or in a smaller cluster) joins
+    the theme whose centre is most similar to it, when that cosine similarity
+    is at least ``min_similarity`` (BERTopic's outlier reduction by embedding
+    similarity).  Without it, the result is :func:`reported`'s.  Memory is
+    O(n x K): the similarities are taken ``block`` causes at a time.
+    """
+    X = normalise(X)
+    ids = reported(labels, min_cluster_size)
+    moved = np.zeros(len(ids), dtype=bool)
+    if min_similarity is None or not (ids >= 1).any():
+        return ids, moved
+    which = sorted(int(t) for t in np.unique(ids[ids >= 1]))
+    C = centres(X, ids, which)
+    out = ids.copy()
+    outside = np.flatnonzero(ids < 1)
+    for s0 in range(0, len(outside), block):
+        rows = outside[s0:s0 + block]
+        S = X[rows] @ C.T
+        best = S.argmax(axis=1)
+        ok = S[np.arange(len(rows)), best] >= min_similarity
+        out[rows[ok]] = np.asarray(which)[best[ok]]
+        moved[rows[ok]] = True
+    # Renumber by final size (largest first), keeping "other" as -1.
+    member = out >= 1
+    renum = _renumber(np.where(member, out, -1), np.ones(len(out)))
+    return np.where(member, renum + 1, -1), moved
+
+
+def split_large(X: np.ndarray, ids: np.ndarray, min_size: int, min_cluster_size: int,
+                threshold: float = SUBTHEME_THRESHOLD,
+                min_similarity: float | None = DEFAULT_MIN_SIMILARITY) -> dict[int, np.ndarray]:
+    """Sub-themes of every theme with at least ``min_size`` causes: ``{theme: sub id per member}``.
+
+    A theme's causes are clustered again, more tightly (average linkage cut at
+    ``threshold``); sub-clusters of ``min_cluster_size`` or more are sub-themes
+    ``1..k`` (by size), and the rest join the most similar one as in
+    :func:`assign_themes`, or stay ``-1``.  Themes that do not split into at
+    least two sub-themes are left out.  Member order is ``np.flatnonzero(ids == theme)``.
+    """
+    out: dict[int, np.ndarray] = {}
+    X = normalise(X)
+    for theme in sorted(int(t) for t in np.unique(ids[ids >= 1])):
+        members = np.flatnonzero(ids == theme)
+        if len(members) < min_size:
+            continue
+        sub, _ = agglomerative_cosine(X[members], threshold)
+        sub_ids, _ = assign_themes(X[members], sub, min_cluster_size, min_similarity)
+        if len(np.unique(sub_ids[sub_ids >= 1])) >= 2:
+            out[theme] = sub_ids
+    return out
+
+
+METHODS = ("themes", "paper")
+
+
+def auto_min_cluster_size(n: int, method: str = "themes") -> int:
+    """The default smallest theme: the paper's 8, or one in 500 causes with ``themes``."""
+    if method == "paper":
+        return DEFAULT_MIN_CLUSTER_SIZE
+    return max(DEFAULT_MIN_CLUSTER_SIZE, math.ceil(n * AUTO_MIN_SHARE))
+
+
+@dataclass
+class Grouping:
+    """Causes grouped into themes: the raw clustering, the theme of every cause, sub-themes."""
+
+    clustering: Clustering
+    ids: np.ndarray  # theme 1..K per cause (largest first), -1 "other"
+    reassigned: np.ndarray  # bool: joined its theme by similarity, not by the clustering
+    subthemes: dict[int, np.ndarray]  # theme -> sub-theme 1..k (or -1) per member, in row order
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def group(X: np.ndarray, method: str = "themes", algorithm: str | None = None,
+          eps: float = DEFAULT_EPS, min_samples: int = DEFAULT_MIN_SAMPLES,
+          min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE, threshold: float = DEFAULT_THRESHOLD,
+          min_similarity: float | None = DEFAULT_MIN_SIMILARITY, subtheme_min: int | None = None,
+          description: str | None = "cluster") -> Grouping:
+    """Themes for ``X`` by ``method``: ``themes`` (agglomerative unless ``algorithm`` says
+    otherwise, outliers reassigned) or ``paper`` (DBSCAN, no reassignment: the paper's clusters).
+
+    Themes of ``subtheme_min`` causes or more (default: 40, or 5 x ``min_cluster_size``)
+    get sub-themes of at least half ``min_cluster_size`` causes.
+    """
+    if method not in METHODS:
+        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "paper":
+        if algorithm not in (None, "dbscan"):
+            raise UsageError("--method paper is the paper's DBSCAN; use --method themes with "
+                             f"--algorithm {algorithm}")
+        algorithm, min_similarity = "dbscan", None
+    algorithm = (algorithm or "agglomerative").lower()
+    if min_similarity is not None and not -1.0 <= min_similarity <= 1.0:
+        raise UsageError(f"--min-similarity is a cosine similarity between -1 and 1, got {min_similarity}")
+    result = cluster(X, algorithm, eps, min_samples, min_cluster_size, description=description,
+                     threshold=threshold)
+    t0 = time.perf_counter()
+    ids, moved = assign_themes(X, result.labels, min_cluster_size, min_similarity)
+    large = subtheme_min or max(40, 5 * min_cluster_size)
+    sub_size = max(3, min_cluster_size // 2)
+    subs = split_large(X, ids, large, sub_size, min_similarity=min_similarity)
+    result.seconds += time.perf_counter() - t0
+    params = {"method": method, "algorithm": algorithm, "min_cluster_size": min_cluster_size,
+              "min_similarity": min_similarity, "subtheme_min_causes": large,
+              "subtheme_min_cluster_size": sub_size, "subtheme_threshold": SUBTHEME_THRESHOLD}
+    return Grouping(clustering=result, ids=ids, reassigned=moved, subthemes=subs, method=method,
+                    params=params)

@@ -15,7 +15,7 @@ labels; the report module does the I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,17 +59,44 @@ class Theme:
     cohesion: float = 0.0  # mean cosine similarity of members to the centre
 
 
+def ctfidf(texts: Sequence[str], classes: np.ndarray, vectorizer) -> tuple[  # type: ignore[no-untyped-def]
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(terms, classes, scores, causes containing the term, causes) per class row; ``None``
+    when ``texts`` hold no term at all.
+
+    Score of term t in class c: ``tf(t, c) / |c| * log(1 + A / f(t))`` with
+    ``|c|`` the words in c, ``A`` the mean words per class and ``f(t)`` the
+    frequency of t over all classes (every class, ``-1`` included, is a row).
+    """
+    from scipy.sparse import csr_matrix
+
+    try:
+        docs = vectorizer.fit_transform([clean(t) for t in texts])
+    except ValueError:  # nothing but stop words
+        return None
+    terms = vectorizer.get_feature_names_out()
+    all_classes, cls_idx = np.unique(np.asarray(classes), return_inverse=True)
+    cls_idx = cls_idx.ravel()
+    onehot = csr_matrix((np.ones(len(cls_idx)), (cls_idx, np.arange(len(cls_idx)))),
+                        shape=(len(all_classes), len(cls_idx)))
+    counts = np.asarray((onehot @ docs).todense(), dtype=np.float64)
+    present = np.asarray((onehot @ (docs > 0).astype(np.float64)).todense())
+    words = counts.sum(axis=1, keepdims=True)
+    words[words == 0] = 1.0
+    idf = np.log1p((counts.sum() / len(all_classes)) / np.maximum(counts.sum(axis=0), 1.0))
+    sizes = np.bincount(cls_idx, minlength=len(all_classes))
+    return np.asarray(terms), all_classes, counts / words * idf, present, sizes
+
+
 def ctfidf_keywords(texts: Sequence[str], classes: np.ndarray, top_n: int = 8,
                     ngram_range: tuple[int, int] = (1, 3),
                     min_docs: int = 2) -> dict[int, list[tuple[str, float]]]:
     """Top c-TF-IDF terms for every class ``>= 0`` (class ``-1`` only informs the IDF).
 
-    Score of term t in class c: ``tf(t, c) / |c| * log(1 + A / f(t))`` with
-    ``|c|`` the words in c, ``A`` the mean words per class and ``f(t)`` the
-    frequency of t over all classes.  Terms in fewer than ``min_docs`` causes of
-    the class are skipped (unless the class is smaller than that).
+    Stop words are removed before n-grams are formed (see :func:`ctfidf`).
+    Terms in fewer than ``min_docs`` causes of the class are skipped (unless the
+    class is smaller than that).
     """
-    from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     classes = np.asarray(classes)
@@ -78,32 +105,18 @@ def ctfidf_keywords(texts: Sequence[str], classes: np.ndarray, top_n: int = 8,
         return {}
     vectorizer = CountVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS | EXTRA_STOP_WORDS),
                                  token_pattern=_TOKEN, ngram_range=ngram_range, lowercase=True)
-    try:
-        docs = vectorizer.fit_transform([clean(t) for t in texts])
-    except ValueError:  # nothing but stop words
+    table = ctfidf(texts, classes, vectorizer)
+    if table is None:
         return {c: [] for c in wanted}
-    terms = vectorizer.get_feature_names_out()
-    # Class index: every distinct class (noise included) gets a row.
-    all_classes, cls_idx = np.unique(classes, return_inverse=True)
-    onehot = csr_matrix((np.ones(len(classes)), (cls_idx.ravel(), np.arange(len(classes)))),
-                        shape=(len(all_classes), len(classes)))
-    counts = np.asarray((onehot @ docs).todense(), dtype=np.float64)
-    present = np.asarray((onehot @ (docs > 0).astype(np.float64)).todense())
-    words = counts.sum(axis=1, keepdims=True)
-    words[words == 0] = 1.0
-    freq = counts.sum(axis=0)
-    avg = counts.sum() / len(all_classes)
-    idf = np.log1p(avg / np.maximum(freq, 1.0))
-    scores = counts / words * idf
+    terms, all_classes, scores, present, sizes = table
     out: dict[int, list[tuple[str, float]]] = {}
     for row, c in enumerate(all_classes):
         if c < 0:
             continue
-        size = int((cls_idx == row).sum())
-        need = min(min_docs, size)
+        need = min(min_docs, int(sizes[row]))
         s = np.where(present[row] >= need, scores[row], 0.0)
         top = [j for j in np.argsort(-s, kind="stable")[:top_n * 3] if s[j] > 0]
-        out[int(c)] = [(str(terms[j]), float(s[j])) for j in top][:top_n * 3]
+        out[int(c)] = [(str(terms[j]), float(s[j])) for j in top]
     return {c: _drop_redundant(out.get(c, []), top_n) for c in wanted}
 
 
@@ -139,7 +152,9 @@ def _drop_redundant(ranked: list[tuple[str, float]], top_n: int) -> list[tuple[s
 
 
 def label_from_keywords(keywords: Sequence[str], n: int = 2) -> str:
-    """A short human label from the top keywords, e.g. ``Resolve merge conflicts · rebase``.
+    """A short label from keywords, e.g. ``Resolve merge conflicts · rebase``: the last resort of
+    :mod:`emocause.report.labels`, for a theme with no readable phrase whose central cause is
+    nothing but links, mentions and hashes.
 
     Up to ``n`` keywords; a keyword sharing a word with one already chosen is
     skipped, so the label names different aspects of the theme.
@@ -191,11 +206,13 @@ def centre_examples(X: np.ndarray, members: np.ndarray, texts: Sequence[str],
 
 def describe(X: np.ndarray, texts: Sequence[str], report_ids: np.ndarray,
              roles: Sequence[str] | None = None, top_n: int = 8,
-             n_examples: int = 3) -> list[Theme]:
+             n_examples: int = 3, labels: Mapping[int, str] | None = None) -> list[Theme]:
     """A :class:`Theme` for every report id ``>= 1``, in id order (largest first).
 
     ``report_ids`` is ``-1`` for causes outside the reported clusters; they take
-    part in the keyword IDF as one class.
+    part in the keyword IDF as one class.  ``labels`` (from
+    :mod:`emocause.report.labels`) name the themes; a theme missing from it is
+    named by its keywords.
     """
     report_ids = np.asarray(report_ids)
     n = len(report_ids)
@@ -213,6 +230,7 @@ def describe(X: np.ndarray, texts: Sequence[str], report_ids: np.ndarray,
         themes.append(Theme(
             id=cid, size=len(members), share=len(members) / n if n else 0.0,
             keywords=[t for t, _ in kw], scores=[round(s, 4) for _, s in kw],
-            label=label_from_keywords([t for t, _ in kw]), examples=examples, similarities=sims,
+            label=(labels or {}).get(cid) or label_from_keywords([t for t, _ in kw]),
+            examples=examples, similarities=sims,
             roles=role_counts, cohesion=cohesion))
     return themes

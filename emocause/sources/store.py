@@ -65,16 +65,25 @@ class UpsertCounts:
 
 
 class RecordStore:
-    """SQLite store of records and cursors (one writer: the scrape process)."""
+    """SQLite store of records and cursors (one writer: the scrape process).
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-        # WAL + synchronous=FULL: a committed page survives a killed process and a power cut.
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+    ``path=None`` keeps the store in memory (a library scrape without an output file).
+    """
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", timeout=30,
+                                         isolation_level=None)
+            # WAL + synchronous=FULL: a committed page survives a killed process and a power cut.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(f"{self.path}: not a usable scrape state ({exc}); delete it to start "
+                             f"over") from None
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -95,7 +104,14 @@ class RecordStore:
     def commit(self, records: Iterable[Mapping[str, Any]] = (),
                cursors: Mapping[str, Any | None] | None = None) -> UpsertCounts:
         """Upsert ``records`` and set ``cursors`` (``None`` deletes one) in one transaction."""
-        recs = list(records)
+        try:
+            return self._commit(list(records), cursors)
+        except sqlite3.OperationalError as exc:  # disk full, read-only, locked for 30 s
+            raise UsageError(f"{self.path or 'the scrape state'}: cannot write ({exc}); what was "
+                             f"committed before is kept, rerun the same command to resume") from None
+
+    def _commit(self, recs: list[Mapping[str, Any]],
+                cursors: Mapping[str, Any | None] | None) -> UpsertCounts:
         counts = UpsertCounts()
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -133,7 +149,8 @@ class RecordStore:
                                 "DO UPDATE SET value=excluded.value", (name, json.dumps(value)))
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite has already rolled back after some errors
+                cur.execute("ROLLBACK")
             raise
         return counts
 
@@ -181,7 +198,7 @@ def open_store(out: str | Path, identity: Mapping[str, Any]) -> RecordStore:
 
 def discard_if_empty(store: RecordStore) -> None:
     """Remove a state file that never received anything (a run refused at its first request)."""
-    if store.is_empty():
+    if store.path is not None and store.is_empty():
         store.close()
         for suffix in ("", "-wal", "-shm"):
             p = store.path.with_name(store.path.name + suffix)

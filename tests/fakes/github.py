@@ -10,7 +10,8 @@ size) and serves, like GitHub:
   ``per_page`` (max 100) and ``page``, answering ``Link`` headers
   (``next``, ``last``, ``first``, ``prev``) with absolute URLs;
 * ``GET /repos/O/R/issues/N/comments`` and ``/pulls/N/comments`` (the per-issue
-  strategy the benchmark compares against) and ``/pulls/N/reviews``;
+  strategy the benchmark compares against) and ``/pulls/N/reviews`` (404 when issue N
+  is not a pull request, as on GitHub);
 * ``X-RateLimit-Limit/Remaining/Reset/Used`` on every response, a primary limit
   (403 with ``X-RateLimit-Remaining: 0``) when the quota is spent, and 404 for
   other repositories, 401 for a wrong token.
@@ -33,6 +34,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A threading HTTP server that does not print a traceback when a client hangs up mid-answer
+    (the tests' clients do that on purpose: size caps, deadlines)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def iso(dt: datetime) -> str:
@@ -61,7 +75,7 @@ class FakeGitHub:
         self.hold_n = 0
         self.held = threading.Event()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = QuietServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -104,11 +118,14 @@ class FakeGitHub:
 
     def generate(self, folder: Path, issues: int, comments: int, review_comments: int = 0,
                  start: datetime = datetime(2023, 1, 1, tzinfo=timezone.utc),
-                 step: timedelta = timedelta(minutes=7), prs_every: int = 3) -> FakeGitHub:
+                 step: timedelta = timedelta(minutes=7), prs_every: int = 3,
+                 old_format: bool = False) -> FakeGitHub:
         """A repository of any size built from the recorded items (distinct ids and times).
 
         Every third issue is a pull request.  Comments go round-robin over the issues;
-        timestamps increase by ``step`` so each item has its own second.
+        timestamps increase by ``step`` so each item has its own second.  ``old_format``:
+        plain issues carry ``"pull_request": {"html_url": null, ...}``, as 2012-era
+        responses did.
         """
         issue_t = json.loads((folder / "github_issue_2").read_text(encoding="utf-8"))[0]
         pr_t = json.loads((folder / "github_request").read_text(encoding="utf-8"))[0]
@@ -126,6 +143,8 @@ class FakeGitHub:
                         created_at=iso(t), updated_at=iso(t), html_url=f"{base}/{kind}/{n}")
             if is_pr:
                 item["pull_request"] = {"url": f"{api}/pulls/{n}", "html_url": f"{base}/pull/{n}"}
+            elif old_format:
+                item["pull_request"] = {"html_url": None, "diff_url": None, "patch_url": None}
             else:
                 item.pop("pull_request", None)
             self.issues[item["id"]] = item
@@ -159,6 +178,18 @@ class FakeGitHub:
     def edit_comment(self, comment_id: int, body: str, updated_at: str) -> None:
         with self._lock:
             self.issue_comments[comment_id].update(body=body, updated_at=updated_at)
+
+    def touch_all(self, updated_at: str) -> None:
+        """Every issue comment edited at one time (a bulk edit, a migration)."""
+        with self._lock:
+            for c in self.issue_comments.values():
+                c["updated_at"] = updated_at
+
+    def pull_numbers(self) -> set[int]:
+        """Numbers of the issues that are pull requests (a ``pull_request`` object naming a URL)."""
+        return {i["number"] for i in self.issues.values()
+                if isinstance(i.get("pull_request"), dict)
+                and any(i["pull_request"].get(k) for k in ("url", "html_url"))}
 
     # -- faults and accounting -------------------------------------------------------------------
 
@@ -200,6 +231,8 @@ class FakeGitHub:
                 return [c for c in self.review_comments.values()
                         if c["pull_request_url"].endswith(f"/pulls/{number}")], "created"
             if parts[0] == "pulls" and parts[2] == "reviews":
+                if number not in self.pull_numbers():  # GitHub: a plain issue has no reviews
+                    return None, ""
                 return list(self.reviews.get(number, [])), "submitted"
         return None, ""
 
@@ -289,7 +322,9 @@ class FakeGitHub:
                         items = [i for i in items if i["updated_at"] >= since]
                 items = list(items)
                 reverse = query.get("direction", "desc" if field == "updated" else "asc") == "desc"
-                items.sort(key=lambda i: (i.get(key) or "", i["id"]), reverse=reverse)
+                # str(): a test may plant malformed items (a number for a time, no id)
+                items.sort(key=lambda i: (str(i.get(key) or ""), str(i.get("id")).zfill(20)),
+                           reverse=reverse)
                 per_page = max(1, min(100, int(query.get("per_page", 30))))
                 page = max(1, int(query.get("page", 1)))
                 last = max(1, -(-len(items) // per_page))
