@@ -99,6 +99,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("device", str, None, "hf/embedding/trained: cuda, mps or cpu (default: the best available)"),
     Setting("batch_size", int, None, "hf/embedding/trained: texts per batch (default: the backend's own)", 1),
     Setting("embedding_model", str, None, "sentence-transformers model (default: all-MiniLM-L6-v2)"),
+    Setting("neutral_share", float, None, "finetuned: expected share of comments without emotion; "
+            "picks the thresholds the model stored for it (default: the model's own)", 0.05, 0.75),
     Setting("platform", str, "github", "where the text comes from: github, stackoverflow, jira, mail"),
     Setting("cache", Path, None, "SQLite response cache (default: the user cache dir)"),
 )}

@@ -197,6 +197,44 @@ def test_classify_and_causes_through_the_cli(tiny_model, tmp_path, cli):
     assert set(causes.loc[causes["cause_status"] == "ok", "cause_match"]) <= {"exact"}
 
 
+def test_neutral_share_picks_the_stored_thresholds(tiny_model, tmp_path, cli):
+    """--neutral-share reads the thresholds the training stored for that share (one per 0.05 step,
+    chosen by the same cross-validation); a higher share never gives fewer Neutral answers."""
+    from emocause.backends.finetune import NEUTRAL_SHARES, choose_thresholds
+
+    doc = json.loads((tiny_model / "model.json").read_text())
+    table = doc["cv"]["thresholds_by_neutral_share"]
+    assert sorted(map(float, table)) == list(NEUTRAL_SHARES)
+    oof = pd.read_csv(tiny_model.parent / "folds" / "oof.csv")  # the same out-of-fold probabilities
+    labels = labelled_frame()[list(BASIC)].to_numpy()[oof["row"]]
+    assert list(table["0.60"].values()) == list(choose_thresholds(oof[list(BASIC)].to_numpy(), labels, 0.6))
+    src = tmp_path / "in.csv"
+    labelled_frame(48, seed=5)[["text"]].to_csv(src, index=False)
+    neutral = {}
+    for share in (0.05, 0.6):
+        out = tmp_path / f"out-{share}.csv"
+        r = cli("classify", src, "--out", out, "--backend", "finetuned", "--model", tiny_model,
+                "--prompt", "basic", "--neutral-share", str(share))
+        assert r.code == 0, r.err
+        params = json.loads((tmp_path / f"out-{share}.csv.manifest.json").read_text())["params"]
+        assert params["neutral_share"] == share
+        assert list(params["thresholds"].values()) == list(table[f"{share:.2f}"].values())
+        neutral[share] = (pd.read_csv(out, keep_default_na=False)["emotion"] == NEUTRAL).sum()
+    assert neutral[0.6] >= neutral[0.05]
+    r = cli("classify", src, "--out", tmp_path / "x.csv", "--backend", "embedding", "--neutral-share", "0.4")
+    assert r.code == 2 and "--neutral-share needs --backend finetuned" in r.err
+    r = cli("classify", src, "--out", tmp_path / "x.csv", "--backend", "finetuned", "--model", tiny_model,
+            "--neutral-share", "0.9")
+    assert r.code == 2 and "--neutral-share" in r.err and "0.75" in r.err
+    del doc["cv"]["thresholds_by_neutral_share"]
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model, bare)
+    (bare / "model.json").write_text(json.dumps(doc))
+    r = cli("classify", src, "--out", tmp_path / "x.csv", "--backend", "finetuned", "--model", bare,
+            "--neutral-share", "0.4")
+    assert r.code == 2 and "stores no thresholds per neutral share" in r.err
+
+
 def test_evaluate_scores_the_multi_label_column(tiny_model, tmp_path, cli):
     """`evaluate emotions --pred-col emotions` reads the ;-joined column: checked against sklearn."""
     from sklearn.metrics import f1_score

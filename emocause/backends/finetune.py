@@ -482,6 +482,25 @@ def thresholds_by_neutral_share(probs: np.ndarray, labels: np.ndarray,
             for s in NEUTRAL_SHARES}
 
 
+def stored_thresholds(artifact: "Artifact", neutral_share: float) -> np.ndarray:
+    """The thresholds ``artifact`` stored for the neutral share nearest ``neutral_share``."""
+    table = (artifact.doc.get("cv") or {}).get("thresholds_by_neutral_share")
+    where = f"model {artifact.directory}"
+    if not isinstance(table, dict) or not table:
+        raise UsageError(f"{where} stores no thresholds per neutral share (trained with --cv 0 or by an "
+                         f"older emocause); drop --neutral-share")
+    try:
+        shares = {float(k): v for k, v in table.items()}
+        key = min(shares, key=lambda s: (abs(s - neutral_share), s))
+        row = shares[key]
+        values = np.array([float(row[e]) for e in artifact.emotions])
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise UsageError(f"{where}: thresholds_by_neutral_share in model.json is malformed") from None
+    if not ((values > 0) & (values < 1)).all():
+        raise UsageError(f"{where}: thresholds_by_neutral_share in model.json is malformed")
+    return values
+
+
 def cv_report(probs: np.ndarray, labels: np.ndarray, thresholds: np.ndarray,
               emotions: Sequence[str], neutral_share: float) -> dict[str, Any]:
     """Out-of-fold F1 per emotion (plain and reweighted) and the Neutral shares, for model.json."""

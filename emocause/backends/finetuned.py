@@ -50,11 +50,14 @@ class FinetunedBackend(ScoringBackend):
     name = "finetuned"
 
     def __init__(self, model: str | None = None, device: str | None = None,
-                 embedding_model: str | None = None, **_: Any) -> None:
+                 embedding_model: str | None = None, neutral_share: float | None = None,
+                 **_: Any) -> None:
         name, directory = model_directory(model)
         super().__init__(name)
         self.directory = directory
         self.device = device
+        self.neutral_share = neutral_share
+        self._thresholds: np.ndarray | None = None
         self.requested_embedding_model = embedding_model
         self._artifact: Any = None
         self._model: Any = None
@@ -91,10 +94,22 @@ class FinetunedBackend(ScoringBackend):
         return tuple(self.artifact.emotions)
 
     @property
+    def probability_thresholds(self) -> np.ndarray:
+        """The model's thresholds, or those it stored for ``--neutral-share`` (chosen by the same
+        cross-validation on its training data)."""
+        if self._thresholds is None:
+            from emocause.backends.finetune import stored_thresholds
+
+            artifact = self.artifact
+            self._thresholds = (artifact.thresholds if self.neutral_share is None
+                                else stored_thresholds(artifact, self.neutral_share))
+        return self._thresholds
+
+    @property
     def thresholds(self) -> np.ndarray:
         from emocause.backends.finetune import logit
 
-        return logit(self.artifact.thresholds)
+        return logit(self.probability_thresholds)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """(n x k) logits, one forward pass per text."""
@@ -110,8 +125,9 @@ class FinetunedBackend(ScoringBackend):
     # -- manifest ---------------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
         artifact = self.artifact
-        return {"thresholds": {e: float(t) for e, t in zip(artifact.emotions, artifact.thresholds)},
-                "rule": "most-confident-firing"}
+        share = self.neutral_share if self.neutral_share is not None else artifact.recipe.neutral_share
+        return {"thresholds": {e: float(t) for e, t in zip(artifact.emotions, self.probability_thresholds)},
+                "neutral_share": share, "rule": "most-confident-firing"}
 
     def describe(self) -> dict[str, Any]:
         from emocause.files import file_sha256

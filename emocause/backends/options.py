@@ -38,6 +38,8 @@ class BackendOptions:
     batch_size: int | None = None
     #: embedding/trained: the sentence-transformers model.
     embedding_model: str | None = None
+    #: finetuned: the expected share of comments without emotion (thresholds stored for it).
+    neutral_share: float | None = None
     #: openai: send through the OpenAI Batch API (half price, results within 24 h).
     batch: bool | None = None
     #: openai: a name for replicas that share cached answers whatever their URLs.
@@ -57,6 +59,10 @@ class BackendOptions:
         for flag, value in (("--batch", self.batch), ("--endpoint-group", self.endpoint_group)):
             if value and values["backend"] != "openai":
                 raise UsageError(f"{flag} needs --backend openai (the backend is {values['backend']})")
+        if self.neutral_share is not None and values["backend"] != "finetuned":
+            raise UsageError(f"--neutral-share needs --backend finetuned (the backend is {values['backend']})")
+        if values["backend"] != "finetuned":
+            values["neutral_share"] = None  # a config default for the finetuned backend only
         return dataclasses.replace(self, **values)
 
     def kwargs(self) -> dict[str, Any]:
@@ -64,7 +70,8 @@ class BackendOptions:
         return {"model": self.model, "base_url": self.base_url, "concurrency": self.concurrency,
                 "max_retries": self.retries, "temperature": self.temperature, "device": self.device,
                 "batch_size": self.batch_size, "embedding_model": self.embedding_model,
-                "batch": self.batch, "endpoint_group": self.endpoint_group}
+                "batch": self.batch, "endpoint_group": self.endpoint_group,
+                "neutral_share": self.neutral_share}
 
     @classmethod
     def field_names(cls) -> set[str]:

@@ -71,6 +71,10 @@ BatchSize = Annotated[Optional[int], typer.Option(
 EmbeddingModel = Annotated[Optional[str], typer.Option(
     "--embedding-model", help="Sentence-transformers model name or path (default: the bundled "
     "all-MiniLM-L6-v2).", show_default=False)]
+NeutralShare = Annotated[Optional[float], typer.Option(
+    "--neutral-share", min=0.05, max=0.75, help="finetuned: the share of comments without emotion you "
+    "expect (e.g. 0.45 for unfiltered PR comments); picks the thresholds the model stored for it "
+    "(default: the model's own, docs/models.md).", show_default=False)]
 CachePath = Annotated[Optional[Path], typer.Option(
     "--cache", help="SQLite response cache (default: the user cache dir; $EMOCAUSE_CACHE).",
     show_default=False)]
@@ -117,7 +121,7 @@ MODEL_RUN: dict[str, tuple[Any, Any]] = {
     "concurrency": (Concurrency, None), "retries": (Retries, None), "batch": (Batch, False),
     "endpoint_group": (EndpointGroup, None), "temperature": (Temperature, None),
     "device": (Device, None), "batch_size": (BatchSize, None), "embedding_model": (EmbeddingModel, None),
-    "platform": (Platform, None), "cache": (CachePath, None), "no_cache": (NoCache, False),
+    "neutral_share": (NeutralShare, None), "platform": (Platform, None), "cache": (CachePath, None), "no_cache": (NoCache, False),
     "text_col": (TextCol, None), "id_col": (IdCol, None), "limit": (Limit, None),
     "max_chars": (MaxChars, MAX_CHARS), "max_failed": (MaxFailed, None), "mapping": (MappingName, "default"),
     "dry_run": (DryRun, False),
