@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from emocause.backends.artifacts import read_description, read_json, regular_file
 from emocause.backends.encoders import DEFAULT_EMBEDDING_MODEL, check_device, resolve_model_path
@@ -251,31 +250,40 @@ def lora_config(recipe: Recipe) -> Any:
                       target_modules="all-linear", exclude_modules=r".*pooler.*", bias="none")
 
 
-class EmotionClassifier(torch.nn.Module):
-    """Encoder, mean pooling over real tokens, dropout, one logit per emotion."""
+@lru_cache(maxsize=1)
+def classifier_class() -> Any:
+    """The model class (defined on first use, so importing this module does not import torch)."""
+    import torch
 
-    def __init__(self, encoder: Any, hidden: int, k: int, dropout: float) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.dropout = torch.nn.Dropout(dropout)
-        self.head = torch.nn.Linear(hidden, k)
+    class EmotionClassifier(torch.nn.Module):
+        """Encoder, mean pooling over real tokens, dropout, one logit per emotion."""
 
-    def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        return self.head(self.dropout(pooled))
+        def __init__(self, encoder: Any, hidden: int, k: int, dropout: float) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.dropout = torch.nn.Dropout(dropout)
+            self.head = torch.nn.Linear(hidden, k)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(states.dtype)
+            pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            return self.head(self.dropout(pooled))
+
+    return EmotionClassifier
 
 
-def build(base: Base, recipe: Recipe, k: int = len(BASIC)) -> EmotionClassifier:
+def build(base: Base, recipe: Recipe, k: int = len(BASIC)) -> Any:
     """A fresh classifier on a copy of ``base``'s encoder (seeded adapter and head initialisation)."""
+    import torch
+
     from peft import get_peft_model
 
     torch.manual_seed(recipe.seed)
     with warnings.catch_warnings():  # peft calls a transformers API deprecated in 5.x
         warnings.simplefilter("ignore", FutureWarning)
         encoder = get_peft_model(copy.deepcopy(base.encoder), lora_config(recipe))
-    return EmotionClassifier(encoder, base.hidden_size, k, recipe.head_dropout)
+    return classifier_class()(encoder, base.hidden_size, k, recipe.head_dropout)
 
 
 def trained_state(model: Any) -> dict[str, Any]:
@@ -289,6 +297,8 @@ def trained_state(model: Any) -> dict[str, Any]:
 
 
 def load_trained_state(model: Any, state: dict[str, Any]) -> None:
+    import torch
+
     from peft import set_peft_model_state_dict
 
     lora = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
@@ -310,6 +320,8 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list
 
 def pad(batch: Sequence[Sequence[int]], pad_id: int, device: str) -> tuple[Any, Any]:
     """(input_ids, attention_mask) tensors for a batch, padded on the right."""
+    import torch
+
     width = max(len(x) for x in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -350,6 +362,8 @@ def inference_batches(lengths: Sequence[int], tokens_per_batch: int = 8192,
 @contextlib.contextmanager
 def deterministic(threads: int | None) -> Iterator[None]:
     """Torch's deterministic algorithms and a fixed CPU thread count, for the block only."""
+    import torch
+
     before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
     if threads:
         torch.set_num_threads(threads)
@@ -364,6 +378,8 @@ def deterministic(threads: int | None) -> Iterator[None]:
 def fit(base: Base, ids: Sequence[Sequence[int]], labels: np.ndarray, recipe: Recipe,
         device: str = "cpu", progress: Progress | None = None, what: str = "train") -> Any:
     """Train adapters and head on token ids ``ids`` with 0/1 ``labels`` (n x k); returns the model."""
+    import torch
+
     if len(ids) == 0:
         raise UsageError("no labelled comments to train on")
     with deterministic(recipe.threads if device == "cpu" else None):
@@ -400,6 +416,8 @@ def fit(base: Base, ids: Sequence[Sequence[int]], labels: np.ndarray, recipe: Re
 def inference_precision(device: str) -> str:
     """``bf16`` where the hardware computes it natively (a CPU with AVX-512 BF16 or AMX, a CUDA GPU
     with bf16), else ``fp32``.  On such a CPU bf16 answers twice as fast; logits move by ~0.005."""
+    import torch
+
     if device.startswith("cuda"):
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if device == "cpu":
@@ -420,6 +438,8 @@ def logits(model: Any, ids: Sequence[Sequence[int]], pad_id: int, device: str = 
     ``precision`` ``bf16`` runs under autocast (see :func:`inference_precision`);
     cross-validation uses ``fp32`` so thresholds do not depend on the machine.
     """
+    import torch
+
     if tokens_per_batch is None:
         tokens_per_batch = GPU_TOKENS_PER_BATCH if device.startswith("cuda") else CPU_TOKENS_PER_BATCH
     out = np.zeros((len(ids), int(model.head.out_features)), dtype=np.float32)
@@ -689,6 +709,8 @@ def read_artifact(directory: str | Path) -> Artifact:
 
 def load(artifact: Artifact, device: str | None = None) -> tuple[Any, Base, str]:
     """(model in inference mode with the adapters merged, base, device) for a validated artifact."""
+    import torch
+
     device = check_device(device)
     base = load_base(artifact.base["name"])
     where = f"model {artifact.directory}"
