@@ -25,7 +25,7 @@ os.environ.setdefault("EMOCAUSE_PROGRESS", "0")
 
 from emocause.annotate import gate  # noqa: E402
 from emocause.annotate.prompts import load  # noqa: E402
-from emocause.backends import baselines, create  # noqa: E402
+from emocause.backends import baselines  # noqa: E402
 from emocause.emotions.answers import parse_answer  # noqa: E402
 from emocause.emotions.taxonomy import BASIC  # noqa: E402
 

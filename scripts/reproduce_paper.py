@@ -377,7 +377,7 @@ def render_raw(res: dict[str, Any], add) -> None:
     add(f"- **Recall ceiling.** {rc['multi_label_rows']} of the 400 gold comments carry two emotions, so a "
         f"one-label answer reaches at most {rc['reachable']} of the {rc['positives']} gold positives: recall "
         f"ceiling {rc['micro']:.3f} (micro), {rc['macro']:.3f} (macro).")
-    add(f"- Mapping hashes: " + ", ".join(f"`{m}` {get_mapping(m).sha256[:12]}" for m in MAPPINGS) + ".")
+    add("- Mapping hashes: " + ", ".join(f"`{m}` {get_mapping(m).sha256[:12]}" for m in MAPPINGS) + ".")
     add("")
 
 

@@ -54,21 +54,21 @@ def test_core_paths_run_without_the_extras(tmp_path):
         msg.set_content(body)
         box.add(msg)
     box.close()
-    code = f"""
+    code = """
 import contextlib, json
 import pandas as pd
 import emocause
 from emocause.cli.app import main
 
-result = emocause.classify(pd.DataFrame({{"id": ["a", "b", "c"],
-                                          "text": ["The build is broken", "Thanks, that fixed it", "ok"]}}),
+result = emocause.classify(pd.DataFrame({"id": ["a", "b", "c"],
+                                          "text": ["The build is broken", "Thanks, that fixed it", "ok"]}),
                            backend="openai", model="m", base_url=URL, out="pred.csv")
 with open("scores.json", "w") as scores, contextlib.redirect_stdout(scores):
-    codes = {{"evaluate": main(["evaluate", "emotions", "--gold", "gold.csv", "--pred", "pred.csv",
-                               "--bootstrap", "0", "--format", "json"])}}
+    codes = {"evaluate": main(["evaluate", "emotions", "--gold", "gold.csv", "--pred", "pred.csv",
+                               "--bootstrap", "0", "--format", "json"])}
 codes["mbox"] = main(["scrape", "mbox", "list.mbox", "--out", "mail.csv"])
-json.dump({{"emotions": list(result.frame["emotion"]), "ok": result.ok, "codes": codes, "tried": TRIED,
-           "loaded": sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)}}, open("state.json", "w"))
+json.dump({"emotions": list(result.frame["emotion"]), "ok": result.ok, "codes": codes, "tried": TRIED,
+           "loaded": sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)}, open("state.json", "w"))
 """
     with FakeOpenAI(keyword_responder({"broken": "Annoyance", "thank": "Joy"})) as server:
         r = run_blocked(code.replace("URL", repr(server.url)), tmp_path)
