@@ -244,7 +244,7 @@ def test_no_help_shows_a_bool_metavar(cli):
         r = cli(*path, "--help")
         assert r.code == 0 and "<bool>" not in r.out, path
     shown = cli("classify", "--help").out
-    assert "<github|stackoverflow|" in shown and "jira|mail>" in shown
+    assert "<github|stackoverflow" in shown and "jira|mail>" in shown  # choices, not <str>
 
 
 # ----------------------------------------------------------------------------------- -q / -v

@@ -72,7 +72,7 @@ EmbeddingModel = Annotated[Optional[str], typer.Option(
     "--embedding-model", help="Sentence-transformers model name or path (default: the bundled "
     "all-MiniLM-L6-v2).", show_default=False)]
 NeutralShare = Annotated[Optional[float], typer.Option(
-    "--neutral-share", min=0.05, max=0.75, help="finetuned: the share of comments without emotion you "
+    "--neutral-share", metavar="<0.05-0.75>", help="finetuned: the share of comments without emotion you "
     "expect (e.g. 0.45 for unfiltered PR comments); picks the thresholds the model stored for it "
     "(default: the model's own, docs/models.md).", show_default=False)]
 CachePath = Annotated[Optional[Path], typer.Option(
