@@ -10,6 +10,7 @@ choose anything.  Each row of the table is one calibration target, all chosen on
 
     python -m benchmarks.bench_cascade
     python -m benchmarks.bench_cascade --targets 0.95 0.98 --gate trained:path/to/model
+    python -m benchmarks.bench_cascade --gate tfidf-svm default --oof FOLDS/oof.csv  # + the shipped model
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def llm_emotional(test: pd.DataFrame) -> np.ndarray:
     return np.array([parse_answer(None if pd.isna(a) else str(a), labels).basic in BASIC for a in raw])
 
 
-def gate_scores(spec: str, train: pd.DataFrame, test: pd.DataFrame, folds: int, seed: int):
+def gate_scores(spec: str, train: pd.DataFrame, test: pd.DataFrame, folds: int, seed: int,
+                oof: Path | None = None):
     """(training scores for calibration, test scores, what the gate is) for one gate."""
     texts = train["Text"].astype(str).str.strip().tolist()
     labels = baselines.parse_labels(train, "github-train.csv")
@@ -52,11 +54,25 @@ def gate_scores(spec: str, train: pd.DataFrame, test: pd.DataFrame, folds: int, 
             f"tfidf-svm, {folds}-fold out-of-fold scores on github-train"
     backend = gate.gate_backend(spec)
     try:
-        train_scores = gate.emotion_scores(backend, texts)
         test_scores = gate.emotion_scores(backend, test["Text"].astype(str).tolist())
+        if oof is not None:  # out-of-fold probabilities of the model's own cross-validation
+            from emocause.backends.finetune import logit
+
+            table = pd.read_csv(oof)
+            table = table[table["table"] == "github-train.csv"].set_index("row")
+            probs = np.full((len(train), len(BASIC)), 0.5)
+            probs[table.index.to_numpy()] = table[list(BASIC)].to_numpy()
+            kept = np.zeros(len(train), dtype=bool)
+            kept[table.index.to_numpy()] = True
+            train_scores = logit(probs) - np.asarray(backend.thresholds)
+            train_scores[~kept] = -np.inf  # empty texts: never trained on, never emotional
+            how = f"{spec}, out-of-fold scores of its {oof.parent.name} cross-validation on github-train"
+        else:
+            train_scores = gate.emotion_scores(backend, texts)
+            how = f"{spec}, its own scores on github-train (in-sample)"
     finally:
         backend.close()
-    return train_scores, test_scores, f"{spec}, its own scores on github-train (in-sample)"
+    return train_scores, test_scores, how
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="tfidf-svm (trained here), or a gate spec: DIR, BACKEND:MODEL, default")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--oof", type=Path, default=None,
+                    help="oof.csv of a fine-tuned gate's --folds-out: calibrate on out-of-fold scores")
     args = ap.parse_args(argv)
     train = pd.read_csv(PAPER / "github-train.csv")
     test = pd.read_csv(PAPER / "github-test.csv")
@@ -76,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"test split: {len(test)} rows; GPT-4 (all-levels) names an emotion in {llm.sum()} "
           f"({llm.mean():.1%}); gold: {gold.sum()} emotional")
     for spec in args.gate:
-        train_scores, test_scores, how = gate_scores(spec, train, test, args.folds, args.seed)
+        train_scores, test_scores, how = gate_scores(spec, train, test, args.folds, args.seed,
+                                                    args.oof if spec != "tfidf-svm" else None)
         print(f"\ngate: {how}")
         print(f"{'target (train)':>15} {'threshold':>10} {'LLM calls saved':>16} {'LLM-emotional kept':>19} "
               f"{'gold-emotional kept':>20}")

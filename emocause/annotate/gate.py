@@ -43,7 +43,11 @@ def emotion_scores(backend: Backend, texts: Sequence[str]) -> np.ndarray:
     if hasattr(backend, "emotion_scores"):
         return np.asarray(backend.emotion_scores(list(texts)), dtype=np.float64)
     if hasattr(backend, "scores"):
-        return np.asarray(backend.scores(list(texts)), dtype=np.float64)
+        scores = np.asarray(backend.scores(list(texts)), dtype=np.float64)
+        # Margins over each emotion's own threshold (log-odds for the finetuned backend; the
+        # trained backend's thresholds are 0), so one gate threshold means the same for every emotion.
+        thresholds = getattr(backend, "thresholds", None)
+        return scores - np.asarray(thresholds, dtype=np.float64) if thresholds is not None else scores
     raise UsageError(f"the {backend.name} backend gives no per-emotion scores; a gate needs a model "
                      f"from `emocause train` or a backend with emotion_scores")
 
