@@ -106,7 +106,9 @@ def quality(model_args: list[str], work: Path) -> None:
         preds = {}
         for backend, args in backends.items():
             out = work / f"{file}.{backend.split()[0]}.csv"
-            run("classify", gold_path, "--out", out, *args)
+            # JIRA-Joy-Test.csv is released with its text column named "test"
+            text_col = [] if {"text", "Text"} & set(gold.columns) else ["--text-col", "test"]
+            run("classify", gold_path, "--out", out, *args, *text_col)
             preds[backend] = out
         fine = evaluate(gold_path, preds["finetuned"], gold_col, "emotion")
         multi = evaluate(gold_path, preds["finetuned"], gold_col, "emotions")
