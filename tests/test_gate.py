@@ -81,3 +81,26 @@ def test_gate_errors_are_one_line(gate_dir, tmp_path, cli):
     (bare / "model.json").write_text((gate_dir / "model.json").read_text())
     r = cli("classify", src, "--out", tmp_path / "o.csv", "--gate", bare)
     assert r.code == 2 and "calibrate-gate" in r.err and r.err.strip().count("\n") == 0
+
+
+def test_the_shipped_model_is_a_calibrated_gate(tmp_path, cli):
+    """`--gate default`: the fine-tuned default, with the threshold from its own out-of-fold scores;
+    a comment it scores clearly neutral is not sent, a clearly emotional one is."""
+    texts = ["Bumped the version to 2.3.1 and updated the changelog.",
+             "This is really annoying, the build breaks every single time and nobody cares!"]
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": texts}).to_csv(src, index=False)
+    g = gate.Gate("default")
+    try:
+        assert g.threshold == gate.SHIPPED_CALIBRATION["threshold"]
+        assert g.passes(texts) == [False, True]
+    finally:
+        g.close()
+    with FakeOpenAI(keyword_responder({}, default="Anger")) as server:
+        r = cli("classify", src, "--out", tmp_path / "o.csv", "--backend", "openai", "--model", "m",
+                "--base-url", server.url, "--gate", "default", "--no-cache")
+        assert r.code == 0, r.err
+        sent = [utterance(q["body"]["messages"][0]["content"]) for q in server.requests]
+    assert sent == [texts[1]]
+    m = json.loads((tmp_path / "o.csv.manifest.json").read_text())
+    assert m["gate"]["calibration"]["recall"] == 0.95 and m["counts"]["gated"] == 1
