@@ -688,7 +688,7 @@ def read_artifact(directory: str | Path) -> Artifact:
             isinstance(v, int | float) and not isinstance(v, bool) and 0.0 < v < 1.0
             for v in thresholds.values())):
         raise UsageError(f"{where}: {CONFIG} needs one threshold in (0, 1) per emotion")
-    size = regular_file(d / WEIGHTS, MAX_WEIGHTS_BYTES, where)
+    regular_file(d / WEIGHTS, MAX_WEIGHTS_BYTES, where)  # before reading: a FIFO or /dev/zero is refused
     try:
         state = load_tensors((d / WEIGHTS).read_bytes())
     except (SafetensorError, ValueError, OSError) as exc:
@@ -702,7 +702,6 @@ def read_artifact(directory: str | Path) -> Artifact:
             raise UsageError(f"{where}: tensor {name!r} in {WEIGHTS} is not finite floating point")
         if not (name.startswith("head.") or (name.startswith("encoder.") and ".lora_" in name)):
             raise UsageError(f"{where}: unexpected tensor {name!r} in {WEIGHTS}")
-    del size
     return Artifact(d, doc, recipe, emotions,
                     np.array([float(thresholds[e]) for e in emotions]), state)
 
