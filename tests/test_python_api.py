@@ -14,8 +14,7 @@ import emocause
 from tests.conftest import ROOT
 from tests.fakes.openai import FakeOpenAI, utterance
 
-DOC = ROOT / "docs" / "python-api.md"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+from tests.docs import BLOCK as _BLOCK, DOC
 
 
 def test_every_public_name_resolves_from_its_module():

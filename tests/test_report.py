@@ -1049,17 +1049,14 @@ def test_the_documented_example_runs(tmp_path: Path, monkeypatch, capsys) -> Non
     """The `python` block of the build_report section of docs/python-api.md."""
     import emocause
     from emocause.report import pipeline
-    from tests.conftest import ROOT
+    from tests.docs import run_blocks, section_blocks
 
     if not hasattr(emocause, "build_report"):  # the lazy public API lives in emocause/__init__.py
         monkeypatch.setattr(emocause, "build_report", pipeline.build_report, raising=False)
-    text = (ROOT / "docs" / "python-api.md").read_text(encoding="utf-8")
-    section = text[text.index("## build_report"):]
-    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    blocks = section_blocks("build_report")
     assert len(blocks) == 1
     monkeypatch.chdir(tmp_path)
-    exec(compile(blocks[0], "docs/python-api.md", "exec"), {})
+    run_blocks(blocks)
     out = capsys.readouterr().out
     assert "Merge conflicts" in out and "% in a theme" in out and "themes all-MiniLM-L6-v2" in out
     assert "'report.html'" in out and (tmp_path / "report-paper" / "report.html").is_file()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pandas as pd
 import pytest
 
 from emocause.errors import UsageError
 from emocause.evaluate import scoring
-from tests.conftest import ROOT
+from tests.docs import run_blocks, section_blocks
 
 
 def test_library_equals_the_cli_and_accepts_dataframes(cli, paper_dir):
@@ -47,15 +46,10 @@ def test_the_documented_examples_run(tmp_path, monkeypatch, capsys):
     for name in ("score_emotions", "score_causes"):
         if not hasattr(emocause, name):           # the lazy public API lives in emocause/__init__.py
             monkeypatch.setattr(emocause, name, getattr(scoring, name), raising=False)
-    text = (ROOT / "docs" / "python-api.md").read_text()
-    section = text[text.index("## score_emotions and score_causes"):]
-    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    blocks = section_blocks("score_emotions and score_causes")
     assert len(blocks) == 2
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, "docs/python-api.md", "exec"), namespace)
+    run_blocks(blocks)
     out = capsys.readouterr().out
     assert "{'ok': 3, 'off-list': 1, 'unparsed': 1}" in out and "| macro avg |" in out
     assert list(tmp_path.iterdir()) == []           # nothing written

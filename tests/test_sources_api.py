@@ -9,7 +9,7 @@ import pytest
 
 from emocause.errors import UsageError
 from emocause.sources import api
-from tests.conftest import ROOT
+from tests.docs import run_blocks, section_blocks
 
 
 def test_the_documented_examples_run(tmp_path, monkeypatch, capsys):
@@ -19,13 +19,10 @@ def test_the_documented_examples_run(tmp_path, monkeypatch, capsys):
     for name in ("scrape_github", "scrape_mbox", "scrape_pipermail", "scrape_hyperkitty"):
         if not hasattr(emocause, name):  # the lazy public API lives in emocause/__init__.py
             monkeypatch.setattr(emocause, name, getattr(api, name), raising=False)
-    text = (ROOT / "docs" / "python-api.md").read_text()
-    section = text[text.index("## Scraping: scrape_github"):]
-    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    blocks = section_blocks("Scraping: scrape_github")
     assert len(blocks) == 1
     monkeypatch.chdir(tmp_path)
-    exec(compile(blocks[0], "docs/python-api.md", "exec"), {})
+    run_blocks(blocks)
     out = capsys.readouterr().out
     assert "mail:1@example.org" in out and "2 0 1 2" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [

@@ -367,12 +367,9 @@ def test_an_unwritable_output_folder_is_one_line_before_any_work(cli, tmp_path, 
 
 
 def test_the_python_api_example_runs(capsys):
-    import re
+    from tests.docs import run_blocks, section_blocks
 
-    text = (ROOT / "docs" / "python-api.md").read_text()
-    section = text[text.index("## Tables: read_table, load_table and write_table"):]
-    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
-    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
-    exec(compile(block, "docs/python-api.md", "exec"), {})
+    (block,) = section_blocks("Tables: read_table, load_table and write_table")
+    run_blocks([block])
     out = capsys.readouterr().out
     assert "; (2,) [{'id': '2', 'text': 'thanks, that fixed it'}]" in out and "True ['5', 'x']" in out
